@@ -1,0 +1,1 @@
+"""Settings, models, errors, retry policies, prompts, client factories and pure decisions of the pipeline."""

@@ -1,0 +1,721 @@
+"""Pydantic models for everything that crosses a durable boundary.
+
+Rules the models keep:
+
+- Every activity takes one ``*Input`` model and returns one ``*Output`` model, both crossing the boundary as
+  ``model_dump(mode="json")`` and re-validated on entry with ``Model.model_validate(...)``.
+- Outputs carry ``failure: FailureInfo | None``: a permanent fault comes back as data, never as an exception.
+- Documents, audio, transcripts and long text travel as :class:`BlobRef` references (claim-check), so history
+  payloads stay small.
+- Fields that a later version adds get defaults, so inputs recorded in old histories still validate.
+- The schema classes sent to OpenAI (``CandidateProfile``, ``ScreeningResult``, ``InterviewScore`` and their
+  parts) keep the field names of the hiring contract and have no defaults: strict structured output requires
+  every field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.errors import ErrorCode, FailureInfo
+
+__all__ = [
+    "ActivityOutput",
+    "BatchCandidate",
+    "BatchScreeningInput",
+    "BatchScreeningOutput",
+    "BlobRef",
+    "CallConnected",
+    "CallEnded",
+    "CallFailed",
+    "CandidateContact",
+    "CandidateOutcome",
+    "CandidatePipelineInput",
+    "CandidateProfile",
+    "CandidateReport",
+    "CandidateWithdrew",
+    "DimensionScore",
+    "EducationEntry",
+    "ErrorCode",
+    "EventName",
+    "ExperienceEntry",
+    "ExtractResumeTextInput",
+    "ExtractResumeTextOutput",
+    "FailureInfo",
+    "FetchCallRecordingInput",
+    "FetchCallRecordingOutput",
+    "HangUpCallInput",
+    "HangUpCallOutput",
+    "InterviewInput",
+    "InterviewOutcome",
+    "InterviewOutput",
+    "InterviewPlan",
+    "InterviewScore",
+    "InterviewSlot",
+    "Interviewer",
+    "JobDefinition",
+    "LoadJobInput",
+    "LoadJobOutput",
+    "ParseCandidateProfileInput",
+    "ParseCandidateProfileOutput",
+    "PipelineStatus",
+    "PlaceInterviewCallInput",
+    "PlaceInterviewCallOutput",
+    "RankedCandidate",
+    "Recommendation",
+    "RecordingChunk",
+    "RecordingReady",
+    "RecruiterDecision",
+    "RescheduleRequested",
+    "RubricDimension",
+    "ScheduleInterviewInput",
+    "ScheduleInterviewOutput",
+    "ScoreTranscriptInput",
+    "ScoreTranscriptOutput",
+    "ScreenCandidateInput",
+    "ScreenCandidateOutput",
+    "ScreeningDecision",
+    "ScreeningResult",
+    "SkillRequirement",
+    "Stage",
+    "TextRef",
+    "TranscribeRecordingInput",
+    "TranscribeRecordingOutput",
+    "TranscriptRef",
+    "WriteCandidateReportInput",
+    "WriteCandidateReportOutput",
+]
+
+
+class _Model(BaseModel):
+    """Base for boundary models: unknown fields are ignored so newer histories don't break older code."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class _SchemaModel(BaseModel):
+    """Base for models sent to OpenAI as strict JSON schemas (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------------------------------------------
+# References (claim-check)
+
+
+class BlobRef(_Model):
+    """Where a document lives in Blob storage; the document itself never enters history."""
+
+    container: str
+    name: str
+    size_bytes: int | None = None
+    content_type: str | None = None
+
+    @property
+    def path(self) -> str:
+        """``container/name``, for logs and links."""
+        return f"{self.container}/{self.name}"
+
+
+class TextRef(BlobRef):
+    """Extracted text in Blob storage, with the counts the pipeline reports."""
+
+    page_count: int = 0
+    char_count: int = 0
+
+
+class TranscriptRef(BlobRef):
+    """A transcript (JSON with segments and a plain-text rendering) in Blob storage."""
+
+    text_name: str | None = None
+    segment_count: int = 0
+    duration_seconds: float = 0.0
+    char_count: int = 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# Job definitions (samples/jobs/<job_id>.json, seeded to Blob)
+
+
+class SkillRequirement(_Model):
+    """One skill the job asks for, weighted in the screening score."""
+
+    skill: str
+    weight: float = 1.0
+
+
+class RubricDimension(_Model):
+    """One dimension of the interview rubric."""
+
+    name: str
+    description: str
+    keywords: list[str] = Field(default_factory=list)
+
+
+class InterviewPlan(_Model):
+    """Questions played during the call and the rubric the transcript is scored against."""
+
+    questions: list[str] = Field(default_factory=list)
+    dimensions: list[RubricDimension] = Field(default_factory=list)
+
+
+class Interviewer(_Model):
+    """Someone who can attend interviews, in their own time zone, up to a number of calls a day."""
+
+    name: str
+    time_zone: str
+    daily_capacity: int = Field(default=4, ge=0)
+
+
+class JobDefinition(_Model):
+    """A job opening: requirements for screening, the interview plan and the interview panel."""
+
+    job_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    title: str
+    description: str
+    must_have: list[SkillRequirement] = Field(default_factory=list)
+    nice_to_have: list[SkillRequirement] = Field(default_factory=list)
+    min_years: float = 0.0
+    interview: InterviewPlan = Field(default_factory=InterviewPlan)
+    interviewers: list[Interviewer] = Field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------------
+# OpenAI structured-output schemas (field names are the hiring contract)
+
+
+class ExperienceEntry(_SchemaModel):
+    """One position held."""
+
+    title: str
+    company: str
+    start_date: str = Field(description="YYYY-MM")
+    end_date: str | None = Field(description="YYYY-MM, null while the position is current")
+    years: float
+    highlights: list[str]
+
+
+class EducationEntry(_SchemaModel):
+    """One degree or course of study."""
+
+    institution: str
+    degree: str
+    field: str | None
+    graduation_year: int | None
+
+
+class CandidateProfile(_SchemaModel):
+    """What the model reads out of a resume."""
+
+    full_name: str
+    email: str | None
+    phone: str | None
+    location: str | None
+    headline: str
+    skills: list[str]
+    total_years_experience: float
+    experience: list[ExperienceEntry]
+    education: list[EducationEntry]
+
+
+class ScreeningDecision(StrEnum):
+    """Outcome of screening a profile against a job."""
+
+    ADVANCE = "advance"
+    REJECT = "reject"
+    NEEDS_REVIEW = "needs_review"
+
+
+class ScreeningResult(_SchemaModel):
+    """How well a profile matches a job; the decision is re-checked by ``shared.decisions``."""
+
+    decision: ScreeningDecision
+    score: float = Field(description="0..1, weighted skill and experience match")
+    matched_must_have: list[str]
+    missing_must_have: list[str]
+    matched_nice_to_have: list[str]
+    years_required: float
+    years_found: float
+    rationale: str
+
+
+class DimensionScore(_SchemaModel):
+    """Score of one rubric dimension with verbatim evidence from the candidate."""
+
+    name: str
+    score: int = Field(description="1..5")
+    evidence: list[str] = Field(description="verbatim quotes of Candidate lines from the transcript")
+    comment: str
+
+
+class Recommendation(StrEnum):
+    """Hiring recommendation derived from the interview."""
+
+    STRONG_HIRE = "strong_hire"
+    HIRE = "hire"
+    NO_HIRE = "no_hire"
+    STRONG_NO_HIRE = "strong_no_hire"
+
+
+class InterviewScore(_SchemaModel):
+    """The scored interview."""
+
+    overall: float = Field(description="1..5")
+    dimensions: list[DimensionScore]
+    narrative: str
+    recommendation: Recommendation
+    recommendations: list[str]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Candidates, stages and outcomes
+
+
+class CandidateContact(_Model):
+    """Contact details given with the application (personal data: never logged)."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    time_zone: str = "UTC"
+
+
+class Stage(StrEnum):
+    """Where a candidate stands; the custom status of ``candidate_pipeline`` carries it."""
+
+    RECEIVED = "received"
+    EXTRACTING = "extracting"
+    PARSING = "parsing"
+    SCREENING = "screening"
+    AWAITING_REVIEW = "awaiting_review"
+    SCHEDULING = "scheduling"
+    WAITING_FOR_SLOT = "waiting_for_slot"
+    CALLING = "calling"
+    IN_CALL = "in_call"
+    AWAITING_RECORDING = "awaiting_recording"
+    FETCHING_RECORDING = "fetching_recording"
+    TRANSCRIBING = "transcribing"
+    SCORING = "scoring"
+    REPORTING = "reporting"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    NO_SHOW = "no_show"
+    FAILED = "failed"
+
+
+class PipelineStatus(_Model):
+    """Custom status of a candidate orchestration (small: it is stored with every episode)."""
+
+    stage: Stage
+    progress: float = Field(ge=0.0, le=1.0)
+    job_id: str | None = None
+    updated_at: datetime | None = None
+    detail: str | None = None
+    screening_score: float | None = None
+    screening_decision: ScreeningDecision | None = None
+    interview_overall: float | None = None
+    slot_start: datetime | None = None
+    call_attempt: int | None = None
+    report: BlobRef | None = None
+    failure: FailureInfo | None = None
+
+
+class CandidateOutcome(StrEnum):
+    """How a candidate's pipeline ended."""
+
+    INTERVIEWED = "interviewed"
+    REJECTED_AT_SCREENING = "rejected_at_screening"
+    REJECTED_BY_RECRUITER = "rejected_by_recruiter"
+    REVIEW_TIMED_OUT = "review_timed_out"
+    NO_SHOW = "no_show"
+    WITHDRAWN = "withdrawn"
+    RECORDING_MISSING = "recording_missing"
+    FAILED = "failed"
+
+
+class InterviewOutcome(StrEnum):
+    """How the ``interview`` sub-orchestration ended."""
+
+    RECORDED = "recorded"
+    NO_SHOW = "no_show"
+    WITHDRAWN = "withdrawn"
+    RECORDING_MISSING = "recording_missing"
+    FAILED = "failed"
+
+
+# ----------------------------------------------------------------------------------------------------
+# External event bodies (names in EventName)
+
+
+class EventName(StrEnum):
+    """Names of the external events the orchestrations wait for."""
+
+    RECRUITER_DECISION = "RecruiterDecision"
+    RESCHEDULE_REQUESTED = "RescheduleRequested"
+    CANDIDATE_WITHDREW = "CandidateWithdrew"
+    CALL_CONNECTED = "CallConnected"
+    CALL_ENDED = "CallEnded"
+    CALL_FAILED = "CallFailed"
+    RECORDING_READY = "RecordingReady"
+
+
+class RecruiterDecision(_Model):
+    """A recruiter's verdict on a candidate screening marked ``needs_review``."""
+
+    decision: Literal["advance", "reject"]
+    recruiter: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RescheduleRequested(_Model):
+    """Move the interview: optionally no earlier than ``not_before``."""
+
+    reason: str | None = Field(default=None, max_length=2000)
+    not_before: datetime | None = None
+
+
+class CandidateWithdrew(_Model):
+    """The candidate left the process."""
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CallConnected(_Model):
+    """ACS reported ``CallConnected`` for the call this instance placed."""
+
+    call_connection_id: str
+    server_call_id: str | None = None
+    correlation_id: str | None = None
+
+
+class CallEnded(_Model):
+    """ACS reported ``CallDisconnected`` (or the question flow hung up)."""
+
+    call_connection_id: str
+    reason: str | None = None
+
+
+class CallFailed(_Model):
+    """ACS reported ``CreateCallFailed`` or a failed connection: typically no answer."""
+
+    call_connection_id: str | None = None
+    code: int | None = None
+    subcode: int | None = None
+    message: str | None = None
+
+
+class RecordingChunk(_Model):
+    """One chunk of a call recording as listed by ``RecordingFileStatusUpdated``."""
+
+    document_id: str
+    index: int = 0
+    content_location: str
+    metadata_location: str | None = None
+    delete_location: str | None = None
+    end_reason: str | None = None
+
+
+class RecordingReady(_Model):
+    """Every chunk of a finished recording, raised by the Event Grid trigger."""
+
+    server_call_id: str | None = None
+    recording_id: str | None = None
+    chunks: list[RecordingChunk]
+    start_time: datetime | None = None
+    duration_ms: int | None = None
+    content_type: str | None = None
+    channel_type: str | None = None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Interview slots
+
+
+class InterviewSlot(_Model):
+    """A booked interview time (UTC) with the interviewer who takes it."""
+
+    start: datetime
+    end: datetime
+    interviewer: str
+    candidate_time_zone: str = "UTC"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Activity inputs and outputs
+
+
+class ActivityOutput(_Model):
+    """Common shape of activity results: ``failure`` is set when a permanent fault ended the step."""
+
+    failure: FailureInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the step succeeded."""
+        return self.failure is None
+
+
+class LoadJobInput(_Model):
+    """Input of ``load_job``."""
+
+    job_id: str
+
+
+class LoadJobOutput(ActivityOutput):
+    """Output of ``load_job``; ``failure.code`` is ``job_not_found`` for an unknown job."""
+
+    job: JobDefinition | None = None
+
+
+class ExtractResumeTextInput(_Model):
+    """Input of ``extract_resume_text``: the resume blob and the instance whose key names the text blob."""
+
+    instance_id: str
+    job_id: str
+    resume: BlobRef
+
+
+class ExtractResumeTextOutput(ActivityOutput):
+    """Output of ``extract_resume_text``: a reference to the extracted text."""
+
+    text: TextRef | None = None
+
+
+class ParseCandidateProfileInput(_Model):
+    """Input of ``parse_candidate_profile``."""
+
+    instance_id: str
+    resume_text: BlobRef
+
+
+class ParseCandidateProfileOutput(ActivityOutput):
+    """Output of ``parse_candidate_profile``."""
+
+    profile: CandidateProfile | None = None
+    profile_ref: BlobRef | None = None
+    repaired: bool = False
+    truncated: bool = False
+    prompt_tokens_estimate: int = 0
+
+
+class ScreenCandidateInput(_Model):
+    """Input of ``screen_candidate``: the rubric comes from the job definition in Blob."""
+
+    instance_id: str
+    job_id: str
+    profile: CandidateProfile
+
+
+class ScreenCandidateOutput(ActivityOutput):
+    """Output of ``screen_candidate``; ``result.decision`` already follows ``shared.decisions`` thresholds."""
+
+    result: ScreeningResult | None = None
+    model_decision: ScreeningDecision | None = None
+
+
+class ScheduleInterviewInput(_Model):
+    """Input of ``schedule_interview``.
+
+    ``now`` is the orchestration's ``current_utc_datetime`` (deterministic); ``attempt`` counts reschedules so
+    each one books a new slot while a retried execution of the same attempt finds its earlier booking.
+    """
+
+    instance_id: str
+    job_id: str
+    candidate_time_zone: str = "UTC"
+    now: datetime
+    attempt: int = 0
+    not_before: datetime | None = None
+
+
+class ScheduleInterviewOutput(ActivityOutput):
+    """Output of ``schedule_interview``; ``failure.code`` is ``no_slot_available`` when nothing fits."""
+
+    slot: InterviewSlot | None = None
+
+
+class PlaceInterviewCallInput(_Model):
+    """Input of ``place_interview_call``; ``attempt`` numbers calls so a call after no answer is new."""
+
+    instance_id: str
+    job_id: str
+    phone_number: str
+    attempt: int = 0
+
+
+class PlaceInterviewCallOutput(ActivityOutput):
+    """Output of ``place_interview_call``; ``already_placed`` tells a repeated execution apart."""
+
+    call_connection_id: str | None = None
+    server_call_id: str | None = None
+    operation_context: str | None = None
+    already_placed: bool = False
+
+
+class HangUpCallInput(_Model):
+    """Input of ``hang_up_call``."""
+
+    instance_id: str
+    call_connection_id: str
+
+
+class HangUpCallOutput(ActivityOutput):
+    """Output of ``hang_up_call``; a call that is already gone counts as hung up."""
+
+    hung_up: bool = False
+
+
+class FetchCallRecordingInput(_Model):
+    """Input of ``fetch_call_recording``: the ``RecordingReady`` body."""
+
+    instance_id: str
+    recording: RecordingReady
+
+
+class FetchCallRecordingOutput(ActivityOutput):
+    """Output of ``fetch_call_recording``: one blob per chunk, in chunk order."""
+
+    chunks: list[BlobRef] = Field(default_factory=list)
+    total_bytes: int = 0
+
+
+class TranscribeRecordingInput(_Model):
+    """Input of ``transcribe_recording``."""
+
+    instance_id: str
+    recordings: list[BlobRef]
+
+
+class TranscribeRecordingOutput(ActivityOutput):
+    """Output of ``transcribe_recording``."""
+
+    transcript: TranscriptRef | None = None
+    parts_transcribed: int = 0
+
+
+class ScoreTranscriptInput(_Model):
+    """Input of ``score_transcript``: the rubric comes from the job definition in Blob."""
+
+    instance_id: str
+    job_id: str
+    transcript: BlobRef
+
+
+class ScoreTranscriptOutput(ActivityOutput):
+    """Output of ``score_transcript``."""
+
+    score: InterviewScore | None = None
+
+
+class WriteCandidateReportInput(_Model):
+    """Input of ``write_candidate_report``: whatever the pipeline knows at its end."""
+
+    instance_id: str
+    job_id: str
+    outcome: CandidateOutcome
+    contact: CandidateContact = Field(default_factory=CandidateContact)
+    resume: BlobRef | None = None
+    profile: CandidateProfile | None = None
+    screening: ScreeningResult | None = None
+    recruiter_decision: RecruiterDecision | None = None
+    slot: InterviewSlot | None = None
+    transcript: BlobRef | None = None
+    interview_score: InterviewScore | None = None
+    failure: FailureInfo | None = None
+    completed_at: datetime | None = None
+
+
+class WriteCandidateReportOutput(ActivityOutput):
+    """Output of ``write_candidate_report``: the JSON report and the readable page."""
+
+    report_json: BlobRef | None = None
+    report_page: BlobRef | None = None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Orchestration inputs and outputs (shared so triggers, orchestrators and reports agree)
+
+
+class CandidatePipelineInput(_Model):
+    """Input of ``candidate_pipeline``."""
+
+    job_id: str
+    resume: BlobRef
+    contact: CandidateContact = Field(default_factory=CandidateContact)
+    submitted_at: datetime | None = None
+
+
+class CandidateReport(_Model):
+    """Output of ``candidate_pipeline``: a summary; the full report is in Blob."""
+
+    instance_id: str
+    job_id: str
+    outcome: CandidateOutcome
+    stage: Stage
+    candidate_name: str | None = None
+    screening_score: float | None = None
+    screening_decision: ScreeningDecision | None = None
+    interview_overall: float | None = None
+    recommendation: Recommendation | None = None
+    report_json: BlobRef | None = None
+    report_page: BlobRef | None = None
+    failure: FailureInfo | None = None
+
+
+class InterviewInput(_Model):
+    """Input of the ``interview`` sub-orchestration."""
+
+    parent_instance_id: str
+    job_id: str
+    phone_number: str
+    candidate_time_zone: str = "UTC"
+
+
+class InterviewOutput(_Model):
+    """Output of the ``interview`` sub-orchestration."""
+
+    outcome: InterviewOutcome
+    slot: InterviewSlot | None = None
+    call_attempts: int = 0
+    recordings: list[BlobRef] = Field(default_factory=list)
+    failure: FailureInfo | None = None
+
+
+class BatchCandidate(_Model):
+    """One resume of a batch with the contact details found for it."""
+
+    resume: BlobRef
+    contact: CandidateContact = Field(default_factory=CandidateContact)
+
+
+class BatchScreeningInput(_Model):
+    """Input of ``batch_screening``."""
+
+    job_id: str
+    candidates: list[BatchCandidate] = Field(default_factory=list)
+    max_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    shortlist_size: Annotated[int, Field(ge=1)] = 10
+
+
+class RankedCandidate(_Model):
+    """A candidate in the shortlist, best first."""
+
+    rank: int
+    instance_id: str
+    outcome: CandidateOutcome
+    screening_score: float | None = None
+    interview_overall: float | None = None
+    report_json: BlobRef | None = None
+
+
+class BatchScreeningOutput(_Model):
+    """Output of ``batch_screening``: the ranked shortlist and counts per outcome."""
+
+    job_id: str
+    shortlist: list[RankedCandidate] = Field(default_factory=list)
+    outcomes: dict[str, int] = Field(default_factory=dict)
