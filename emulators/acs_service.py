@@ -1,0 +1,752 @@
+"""Azure Communication Services Call Automation on loopback, speaking the REST protocol the SDK uses.
+
+Served paths (api-version is accepted as sent):
+
+- ``POST /calling/callConnections`` create call → 201 ``CallConnectionProperties``
+- ``GET|DELETE /calling/callConnections/{id}`` get call / hang up; ``POST .../{id}:terminate``
+- ``POST /calling/callConnections/{id}:play`` and ``:recognize`` (text prompts; the callee answers)
+- ``POST /calling/recordings`` start recording; ``GET|DELETE /calling/recordings/{id}``;
+  ``POST /calling/recordings/{id}:pause`` / ``:resume``
+- ``GET /v1/objects/{documentId}/content/audio`` (ranges), ``.../content/acsmetadata``;
+  ``DELETE /v1/objects/{documentId}``
+
+Every request must carry ACS's HMAC-SHA256 signature (401 otherwise). Mid-call events go to the call's
+callback URI as CloudEvents. When a recording session ends, ``RecordingFileStatusUpdated`` goes to the
+configured Event Grid webhook after ``recording_ready_delay_s``. The callee's behaviour comes from personas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from emulators.acs_proxy import ConnectProxy
+from emulators.eventgrid_delivery import (
+    DeliveryFailedError,
+    EventPusher,
+    RetryPolicy,
+    cloud_event,
+    event_grid_event,
+    utc_now_iso,
+)
+from emulators.personas import Behaviour, Persona, PersonaBook, load_personas
+from emulators.recording import RecordingAudio, Turn, iter_wav_range, recording_metadata
+
+LOGGER = logging.getLogger(__name__)
+
+RECORDING_HOST = "local.asm.skype.com"
+"""Host of emulated recording URLs; the SDK only accepts ``*.asm.skype.com`` (see ``emulators.acs_proxy``)."""
+ACS_RESOURCE_TOPIC = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/emulated"
+    "/providers/Microsoft.Communication/communicationServices/emulated-acs"
+)
+_MAX_CLOCK_SKEW = dt.timedelta(minutes=15)
+_DEFAULT_QUESTIONS = (
+    "Hello, thank you for taking the time to talk today. Could you introduce yourself?",
+    "Tell me about a recent project you are proud of.",
+    "How do you make sure your work is correct?",
+)
+# Call Automation result codes (code / subCode): SIP-derived codes for callee outcomes.
+_RESULT_SUCCESS = {"code": 200, "subCode": 0, "message": "Action completed successfully."}
+_RESULT_BUSY = {"code": 486, "subCode": 560486, "message": "Callee is busy."}
+_RESULT_NO_ANSWER = {"code": 480, "subCode": 560480, "message": "Callee did not answer."}
+_RESULT_HUNG_UP = {"code": 200, "subCode": 7000, "message": "The conversation has ended (remote hang up)."}
+_RESULT_CALL_ENDED = {"code": 200, "subCode": 7000, "message": "The conversation has ended."}
+_RESULT_PLAY_FILE_FAILED = {
+    "code": 400,
+    "subCode": 8536,
+    "message": "Action failed, file could not be downloaded.",
+}
+
+
+@dataclass
+class AcsConfig:
+    """Settings of the ACS emulator."""
+
+    access_key_b64: str
+    events_url: str | None
+    personas_path: Path | None
+    recording_ready_delay_s: float
+    public_base_url: str
+    data_dir: Path
+    callback_retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(max_attempts=3, first_delay_s=0.2)
+    )
+    event_grid_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    ring_delay_s: float = 0.05
+    """Pause between create call and its outcome event, so callers see the 'connecting' state first."""
+
+
+def new_access_key() -> str:
+    """Make a random base64 access key, like the ones ACS issues."""
+    return base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+
+
+class AcsError(Exception):
+    """An error response in ACS's JSON error shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def response(self) -> web.Response:
+        """Build the HTTP response carrying this error."""
+        return web.json_response({"error": {"code": self.code, "message": self.message}}, status=self.status)
+
+
+@dataclass
+class RecordingSession:
+    """One recording of a call: its state and what was said while it was active."""
+
+    recording_id: str
+    call: Call
+    state: str = "active"
+    started_at: str = field(default_factory=utc_now_iso)
+    turns: list[Turn] = field(default_factory=list)
+    finished: bool = False
+    state_callback_uri: str | None = None
+
+
+@dataclass
+class RecordingFile:
+    """A finished recording as served from the emulated recording storage."""
+
+    document_id: str
+    audio: RecordingAudio
+    metadata: dict[str, Any]
+    deleted: bool = False
+
+
+@dataclass
+class Call:
+    """One call connection and everything the emulator remembers about it."""
+
+    call_connection_id: str
+    server_call_id: str
+    correlation_id: str
+    callback_uri: str
+    targets: list[dict[str, Any]]
+    source: dict[str, Any] | None
+    source_caller_id_number: dict[str, Any] | None
+    operation_context: str | None
+    persona: Persona
+    state: str = "connecting"
+    questions_asked: int = 0
+    turns: list[Turn] = field(default_factory=list)
+    recording: RecordingSession | None = None
+    outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+
+    def properties(self) -> dict[str, Any]:
+        """Build the ``CallConnectionProperties`` body."""
+        body: dict[str, Any] = {
+            "callConnectionId": self.call_connection_id,
+            "serverCallId": self.server_call_id,
+            "targets": self.targets,
+            "callConnectionState": self.state,
+            "callbackUri": self.callback_uri,
+            "correlationId": self.correlation_id,
+        }
+        if self.source is not None:
+            body["source"] = self.source
+        if self.source_caller_id_number is not None:
+            body["sourceCallerIdNumber"] = self.source_caller_id_number
+        return body
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class AcsEmulator:
+    """The ACS Call Automation emulator: routes, call state, callbacks and Event Grid deliveries."""
+
+    def __init__(self, config: AcsConfig) -> None:
+        self.config = config
+        self._key = base64.b64decode(config.access_key_b64)
+        self._resource_host = urlsplit(config.public_base_url).netloc
+        self._personas: PersonaBook = load_personas(config.personas_path)
+        self._calls: dict[str, Call] = {}
+        self._calls_by_server_id: dict[str, Call] = {}
+        self._recordings: dict[str, RecordingSession] = {}
+        self._files: dict[str, RecordingFile] = {}
+        self._callbacks = EventPusher(config.callback_retry)
+        self._event_grid = EventPusher(config.event_grid_retry, topic=ACS_RESOURCE_TOPIC)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._proxy: ConnectProxy | None = None
+        self.delivered_recording_events: list[dict[str, Any]] = []
+        self.failed_deliveries: list[str] = []
+
+    # ----------------------------------------------------------------------------------------- lifecycle
+
+    def connection_string(self) -> str:
+        """Return ``endpoint=https://127.0.0.1:PORT/;accesskey=...`` for ``from_connection_string``."""
+        return f"endpoint={self.config.public_base_url.rstrip('/')}/;accesskey={self.config.access_key_b64}"
+
+    @property
+    def recording_proxy_url(self) -> str:
+        """The CONNECT proxy an app passes as ``proxies={"https": url}`` to reach recording URLs."""
+        if self._proxy is None:
+            raise RuntimeError("AcsEmulator.start() was not called")
+        return self._proxy.url
+
+    async def start(self) -> None:
+        """Open outgoing HTTP sessions and the recording proxy."""
+        await self._callbacks.start()
+        await self._event_grid.start()
+        port = _port_of(self.config.public_base_url)
+        self._proxy = ConnectProxy(port)
+        await self._proxy.start()
+
+    async def stop(self) -> None:
+        """Cancel every pending callback and Event Grid delivery, close sessions and the proxy."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._callbacks.close()
+        await self._event_grid.close()
+        if self._proxy is not None:
+            await self._proxy.stop()
+            self._proxy = None
+
+    def _spawn(self, coroutine: Awaitable[None], name: str) -> None:
+        async def runner() -> None:
+            await coroutine
+
+        task = asyncio.get_running_loop().create_task(runner(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def add_routes(self, app: web.Application) -> None:
+        """Register the Call Automation and recording storage routes on ``app``."""
+        r = app.router
+        r.add_post("/calling/callConnections", self._guard(self._create_call))
+        r.add_get("/calling/callConnections/{call_id}", self._guard(self._get_call))
+        r.add_delete("/calling/callConnections/{call_id}", self._guard(self._hang_up))
+        r.add_post("/calling/callConnections/{call_action}", self._guard(self._call_action))
+        r.add_post("/calling/recordings", self._guard(self._start_recording))
+        r.add_get("/calling/recordings/{recording_id}", self._guard(self._get_recording))
+        r.add_delete("/calling/recordings/{recording_id}", self._guard(self._stop_recording))
+        r.add_post("/calling/recordings/{recording_action}", self._guard(self._recording_action))
+        r.add_get("/v1/objects/{document_id}/content/audio", self._guard(self._download_audio))
+        r.add_get("/v1/objects/{document_id}/content/acsmetadata", self._guard(self._download_metadata))
+        r.add_delete("/v1/objects/{document_id}", self._guard(self._delete_recording))
+
+    # -------------------------------------------------------------------------------------- auth & errors
+
+    def _guard(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            try:
+                body = await request.read()
+                self._verify_signature(request, body)
+                return await handler(request)
+            except AcsError as error:
+                return error.response()
+            except web.HTTPRequestEntityTooLarge:
+                return AcsError(413, "RequestEntityTooLarge", "The request body is too large.").response()
+
+        return guarded
+
+    def _verify_signature(self, request: web.Request, body: bytes) -> None:
+        """Check the ACS HMAC-SHA256 signature over verb, path and query, date, host and content hash."""
+        authorization = request.headers.get("Authorization", "")
+        match = re.fullmatch(r"HMAC-SHA256 SignedHeaders=([^&]+)&Signature=(.+)", authorization)
+        if match is None:
+            raise AcsError(401, "Denied", "Missing or malformed HMAC-SHA256 Authorization header.")
+        signed_headers = match.group(1).lower().split(";")
+        date = request.headers.get("x-ms-date") or request.headers.get("Date") or ""
+        content_hash = request.headers.get("x-ms-content-sha256", "")
+        expected_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        if not hmac.compare_digest(content_hash, expected_hash):
+            raise AcsError(401, "Denied", "x-ms-content-sha256 does not match the request body.")
+        try:
+            when = dt.datetime.strptime(date, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=dt.UTC)
+        except ValueError as error:
+            raise AcsError(401, "Denied", "Missing or malformed x-ms-date header.") from error
+        if abs(dt.datetime.now(dt.UTC) - when) > _MAX_CLOCK_SKEW:
+            raise AcsError(401, "Denied", "x-ms-date is too far from the current time.")
+        if set(signed_headers) != {"x-ms-date", "host", "x-ms-content-sha256"}:
+            raise AcsError(401, "Denied", "SignedHeaders must be x-ms-date;host;x-ms-content-sha256.")
+        # Recording storage requests arrive for another host (x-ms-host names the resource); the SDK still
+        # signs them with the resource's host, so that is the other host a signature may name.
+        for host in dict.fromkeys((request.host, self._resource_host)):
+            values = {"x-ms-date": date, "host": host, "x-ms-content-sha256": content_hash}
+            string_to_sign = "\n".join(
+                [request.method.upper(), request.raw_path, ";".join(values[h] for h in signed_headers)]
+            )
+            digest = hmac.new(self._key, string_to_sign.encode(), hashlib.sha256).digest()
+            if hmac.compare_digest(base64.b64encode(digest).decode(), match.group(2)):
+                return
+        raise AcsError(401, "Denied", "HMAC signature does not match.")
+
+    @staticmethod
+    async def _json_body(request: web.Request) -> dict[str, Any]:
+        if request.content_type != "application/json":
+            raise AcsError(415, "UnsupportedMediaType", "Content-Type must be application/json.")
+        try:
+            body = json.loads(await request.read() or b"null")
+        except ValueError as error:
+            raise AcsError(400, "BadRequest", f"The request body is not valid JSON: {error}") from error
+        if not isinstance(body, dict):
+            raise AcsError(400, "BadRequest", "The request body must be a JSON object.")
+        return body
+
+    def _call(self, call_id: str) -> Call:
+        call = self._calls.get(call_id)
+        if call is None:
+            raise AcsError(404, "8522", f"Call connection {call_id} not found.")
+        return call
+
+    # ------------------------------------------------------------------------------------------ calls
+
+    async def _create_call(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json_body(request)
+        targets = body.get("targets")
+        callback_uri = body.get("callbackUri")
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, dict) for t in targets):
+            raise AcsError(400, "BadRequest", "The Targets field is required and must not be empty.")
+        if not isinstance(callback_uri, str) or not callback_uri.startswith(("https://", "http://")):
+            raise AcsError(400, "BadRequest", "The field CallbackUri is invalid.")
+        target_id = _raw_id(targets[0])
+        if target_id is None:
+            raise AcsError(400, "BadRequest", "The target identifier is invalid.")
+        if target_id.startswith("4:") and not isinstance(body.get("sourceCallerIdNumber"), dict):
+            raise AcsError(400, "BadRequest", "SourceCallerIdNumber is required to call a phone number.")
+        call_connection_id = str(uuid.uuid4())
+        server_call_id = base64.urlsafe_b64encode(
+            f"https://emulated.conv.skype.com/conv/{uuid.uuid4()}?i=1&e=0".encode()
+        ).decode()
+        operation_context = body.get("operationContext")
+        call = Call(
+            call_connection_id=call_connection_id,
+            server_call_id=server_call_id,
+            correlation_id=str(uuid.uuid4()),
+            callback_uri=callback_uri,
+            targets=targets,
+            source=body.get("source"),
+            source_caller_id_number=body.get("sourceCallerIdNumber"),
+            operation_context=operation_context if isinstance(operation_context, str) else None,
+            persona=self._personas.for_target(target_id),
+        )
+        self._calls[call_connection_id] = call
+        self._calls_by_server_id[server_call_id] = call
+        self._spawn(self._callback_worker(call), f"acs-callbacks-{call_connection_id}")
+        self._spawn(self._ring(call), f"acs-ring-{call_connection_id}")
+        return web.json_response(call.properties(), status=201)
+
+    async def _ring(self, call: Call) -> None:
+        await asyncio.sleep(self.config.ring_delay_s)
+        behaviour = call.persona.behaviour
+        if behaviour.answers_call:
+            call.state = "connected"
+            self._emit(call, "CallConnected", {})
+            return
+        result = _RESULT_BUSY if behaviour is Behaviour.BUSY else _RESULT_NO_ANSWER
+        call.state = "disconnected"
+        self._emit(call, "CreateCallFailed", {"resultInformation": result})
+        self._emit(call, "CallDisconnected", {"resultInformation": result})
+        self._close_outbox(call)
+
+    def _emit(
+        self, call: Call, event_name: str, data: dict[str, Any], operation_context: str | None = None
+    ) -> None:
+        payload = {
+            "version": "2026-03-12",
+            "callConnectionId": call.call_connection_id,
+            "serverCallId": call.server_call_id,
+            "correlationId": call.correlation_id,
+            "publicEventType": f"Microsoft.Communication.{event_name}",
+            **data,
+        }
+        context = operation_context if operation_context is not None else call.operation_context
+        if context is not None:
+            payload["operationContext"] = context
+        event = cloud_event(
+            source=f"calling/callConnections/{call.call_connection_id}",
+            event_type=f"Microsoft.Communication.{event_name}",
+            data=payload,
+        )
+        call.outbox.put_nowait(event)
+
+    @staticmethod
+    def _close_outbox(call: Call) -> None:
+        call.outbox.put_nowait(None)
+
+    async def _callback_worker(self, call: Call) -> None:
+        # One worker per call keeps its callbacks in order, as ACS delivers them.
+        while (event := await call.outbox.get()) is not None:
+            try:
+                await self._callbacks.deliver_cloud_events(call.callback_uri, [event])
+            except DeliveryFailedError as error:
+                self.failed_deliveries.append(str(error))
+                LOGGER.warning("callback dropped: %s", error)
+
+    async def _get_call(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self._call(request.match_info["call_id"]).properties())
+
+    async def _hang_up(self, request: web.Request) -> web.StreamResponse:
+        call = self._call(request.match_info["call_id"])
+        self._end_call(call, _RESULT_CALL_ENDED)
+        return web.Response(status=204)
+
+    def _end_call(self, call: Call, result: dict[str, Any]) -> None:
+        if call.state == "disconnected":
+            return
+        call.state = "disconnected"
+        if call.recording is not None and not call.recording.finished:
+            self._finish_recording(call.recording, "CallEnded")
+        self._emit(call, "CallDisconnected", {"resultInformation": result})
+        self._close_outbox(call)
+
+    async def _call_action(self, request: web.Request) -> web.StreamResponse:
+        call_id, _, action = request.match_info["call_action"].partition(":")
+        call = self._call(call_id)
+        if action == "terminate":
+            self._end_call(call, _RESULT_CALL_ENDED)
+            return web.Response(status=204)
+        if action not in ("play", "recognize"):
+            raise AcsError(404, "NotFound", f"Action {action!r} is not supported by the emulator.")
+        body = await self._json_body(request)
+        if call.state != "connected":
+            raise AcsError(400, "8501", "Action is not valid when call is not in Established state.")
+        context = body.get("operationContext") if isinstance(body.get("operationContext"), str) else None
+        if action == "play":
+            sources = body.get("playSources")
+            if not isinstance(sources, list) or not sources:
+                raise AcsError(400, "BadRequest", "The PlaySources field is required.")
+            self._play(call, sources, context)
+        else:
+            prompt = body.get("playPrompt") or (body.get("playPrompts") or [None])[0]
+            self._recognize(call, prompt if isinstance(prompt, dict) else None, body, context)
+        return web.Response(status=202)
+
+    def _say(self, call: Call, turn: Turn) -> None:
+        call.turns.append(turn)
+        if call.recording is not None and call.recording.state == "active":
+            call.recording.turns.append(turn)
+
+    def _answer_question(self, call: Call, question: str) -> str:
+        self._say(call, Turn("interviewer", question))
+        answer = call.persona.answer(call.questions_asked)
+        call.questions_asked += 1
+        self._say(call, Turn("candidate", answer))
+        return answer
+
+    def _maybe_hang_up(self, call: Call) -> None:
+        persona = call.persona
+        if (
+            persona.behaviour is Behaviour.HANGS_UP_EARLY
+            and call.questions_asked >= persona.hang_up_after_questions
+        ):
+            self._end_call(call, _RESULT_HUNG_UP)
+
+    def _play(self, call: Call, sources: list[Any], context: str | None) -> None:
+        texts = [_source_text(s) for s in sources]
+        if any(t is None for t in texts):
+            self._emit(call, "PlayFailed", {"resultInformation": _RESULT_PLAY_FILE_FAILED}, context)
+            return
+        self._emit(call, "PlayStarted", {"resultInformation": _RESULT_SUCCESS}, context)
+        for text in texts:
+            if text:
+                self._answer_question(call, text)
+        self._emit(call, "PlayCompleted", {"resultInformation": _RESULT_SUCCESS}, context)
+        self._maybe_hang_up(call)
+
+    def _recognize(
+        self, call: Call, prompt: dict[str, Any] | None, body: dict[str, Any], context: str | None
+    ) -> None:
+        question = (_source_text(prompt) if prompt else None) or ""
+        answer = (
+            self._answer_question(call, question) if question else call.persona.answer(call.questions_asked)
+        )
+        input_type = str(body.get("recognizeInputType", "speech")).lower()
+        data: dict[str, Any] = {"resultInformation": _RESULT_SUCCESS, "recognitionType": "speech"}
+        if input_type == "choices":
+            choices = (body.get("recognizeOptions") or {}).get("choices") or []
+            label = _best_choice(answer, choices)
+            data = {"resultInformation": _RESULT_SUCCESS, "recognitionType": "choices", "choiceResult": label}
+        else:
+            data["speechResult"] = {"speech": answer, "confidence": 0.92}
+        self._emit(call, "RecognizeCompleted", data, context)
+        self._maybe_hang_up(call)
+
+    # -------------------------------------------------------------------------------------- recordings
+
+    async def _start_recording(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json_body(request)
+        locator = body.get("callLocator")
+        call: Call | None = None
+        if isinstance(locator, dict) and isinstance(locator.get("serverCallId"), str):
+            call = self._calls_by_server_id.get(locator["serverCallId"])
+        elif isinstance(body.get("callConnectionId"), str):
+            call = self._calls.get(body["callConnectionId"])
+        else:
+            raise AcsError(400, "BadRequest", "A call locator with a server call id is required.")
+        if call is None:
+            raise AcsError(404, "8522", "Call not found for the given call locator.")
+        if call.state != "connected":
+            raise AcsError(400, "8501", "Action is not valid when call is not in Established state.")
+        if call.recording is not None and not call.recording.finished:
+            raise AcsError(409, "8533", "Recording is already in progress for this call.")
+        recording_id = base64.urlsafe_b64encode(
+            json.dumps(
+                {"platformEndpointId": str(uuid.uuid4()), "resourceSpecificId": str(uuid.uuid4())}
+            ).encode()
+        ).decode()
+        callback = body.get("recordingStateCallbackUri")
+        session = RecordingSession(
+            recording_id=recording_id,
+            call=call,
+            state="inactive" if body.get("pauseOnStart") else "active",
+            state_callback_uri=callback if isinstance(callback, str) else None,
+        )
+        call.recording = session
+        self._recordings[recording_id] = session
+        self._recording_state_changed(session)
+        return web.json_response(self._recording_properties(session))
+
+    @staticmethod
+    def _recording_properties(session: RecordingSession) -> dict[str, Any]:
+        return {
+            "recordingId": session.recording_id,
+            "recordingState": session.state,
+            "recordingKind": "azureCommunicationServices",
+        }
+
+    def _recording_state_changed(self, session: RecordingSession) -> None:
+        self._emit(
+            session.call,
+            "RecordingStateChanged",
+            {
+                "recordingId": session.recording_id,
+                "state": session.state,
+                "startDateTime": session.started_at,
+                "recordingKind": "azureCommunicationServices",
+                "resultInformation": _RESULT_SUCCESS,
+            },
+        )
+
+    def _session(self, recording_id: str) -> RecordingSession:
+        session = self._recordings.get(recording_id)
+        if session is None:
+            raise AcsError(404, "8522", f"Recording {recording_id} not found.")
+        return session
+
+    async def _get_recording(self, request: web.Request) -> web.StreamResponse:
+        session = self._session(request.match_info["recording_id"])
+        return web.json_response(self._recording_properties(session))
+
+    async def _stop_recording(self, request: web.Request) -> web.StreamResponse:
+        session = self._session(request.match_info["recording_id"])
+        if not session.finished:
+            self._finish_recording(session, "RecordingStopped")
+        return web.Response(status=204)
+
+    async def _recording_action(self, request: web.Request) -> web.StreamResponse:
+        recording_id, _, action = request.match_info["recording_action"].partition(":")
+        session = self._session(recording_id)
+        if action not in ("pause", "resume"):
+            raise AcsError(404, "NotFound", f"Recording action {action!r} is not supported.")
+        if session.finished:
+            raise AcsError(400, "8534", "Recording has already stopped.")
+        session.state = "inactive" if action == "pause" else "active"
+        self._recording_state_changed(session)
+        return web.Response(status=202)
+
+    def _finish_recording(self, session: RecordingSession, end_reason: str) -> None:
+        session.finished = True
+        session.state = "inactive"
+        call = session.call
+        if call.state != "disconnected":
+            self._recording_state_changed(session)
+        turns = list(session.turns)
+        if not any(t.speaker == "interviewer" for t in turns):
+            # Nothing was played while recording: the recording still holds a short default conversation.
+            for index, question in enumerate(_DEFAULT_QUESTIONS):
+                turns += [Turn("interviewer", question), Turn("candidate", call.persona.answer(index))]
+        turns = _pad_to_duration(turns, call.persona)
+        document_id = str(uuid.uuid4())
+        audio = RecordingAudio(recording_id=document_id, turns=tuple(turns))
+        participants = [t for t in (_raw_id(x) for x in call.targets) if t is not None]
+        metadata = recording_metadata(
+            audio,
+            call_id=call.correlation_id,
+            document_id=document_id,
+            start_time=session.started_at,
+            participants=participants,
+        )
+        self._files[document_id] = RecordingFile(document_id, audio, metadata)
+        event = event_grid_event(
+            topic=ACS_RESOURCE_TOPIC,
+            subject=f"/recording/call/{call.correlation_id}/serverCallId/{call.server_call_id}",
+            event_type="Microsoft.Communication.RecordingFileStatusUpdated",
+            data={
+                "recordingStorageInfo": {
+                    "recordingChunks": [
+                        {
+                            "documentId": document_id,
+                            "index": 0,
+                            "endReason": "SessionEnded",
+                            "contentLocation": self.recording_url(document_id, "content/audio"),
+                            "metadataLocation": self.recording_url(document_id, "content/acsmetadata"),
+                            "deleteLocation": self.recording_url(document_id, ""),
+                        }
+                    ]
+                },
+                "recordingStartTime": session.started_at,
+                "recordingDurationMs": round(audio.duration_s * 1000),
+                "recordingContentType": "Audio",
+                "recordingChannelType": "Mixed",
+                "recordingFormatType": "Wav",
+                "sessionEndReason": end_reason,
+            },
+        )
+        self._spawn(self._deliver_recording_event(event), f"acs-recording-ready-{document_id}")
+
+    def recording_url(self, document_id: str, suffix: str) -> str:
+        """Return the public URL of a recording object (``suffix`` ``content/audio``; empty to delete)."""
+        tail = f"/{suffix}" if suffix else ""
+        return f"https://{RECORDING_HOST}/v1/objects/{document_id}{tail}"
+
+    async def _deliver_recording_event(self, event: dict[str, Any]) -> None:
+        await asyncio.sleep(self.config.recording_ready_delay_s)
+        self.delivered_recording_events.append(event)
+        if self.config.events_url is None:
+            return
+        try:
+            await self._event_grid.deliver_event_grid(self.config.events_url, [event])
+        except DeliveryFailedError as error:
+            self.failed_deliveries.append(str(error))
+            LOGGER.warning("Event Grid delivery dropped: %s", error)
+
+    def _file(self, request: web.Request) -> RecordingFile:
+        found = self._files.get(request.match_info["document_id"])
+        if found is None or found.deleted:
+            raise AcsError(404, "NotFound", "The recording does not exist or was deleted.")
+        return found
+
+    async def _download_metadata(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self._file(request).metadata)
+
+    async def _delete_recording(self, request: web.Request) -> web.StreamResponse:
+        self._file(request).deleted = True
+        return web.Response(status=200)
+
+    async def _download_audio(self, request: web.Request) -> web.StreamResponse:
+        audio = self._file(request).audio
+        size = audio.size
+        start, end = 0, size  # end exclusive
+        status = 200
+        range_header = request.headers.get("Range")
+        if range_header:
+            parsed = _parse_range(range_header, size)
+            if parsed is None:
+                return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+            start, end = parsed
+            status = 206
+        response = web.StreamResponse(status=status)
+        response.content_type = "audio/wav"
+        response.content_length = end - start
+        response.headers["Accept-Ranges"] = "bytes"
+        if status == 206:
+            response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        await response.prepare(request)
+        # Generated and written piece by piece with backpressure, so memory stays flat for any recording size.
+        for piece in iter_wav_range(audio, start, end):
+            await response.write(piece)
+        await response.write_eof()
+        return response
+
+
+def _port_of(url: str) -> int:
+    match = re.match(r"https?://[^/:]+:(\d+)", url)
+    return int(match.group(1)) if match else 443
+
+
+def _raw_id(identifier: dict[str, Any]) -> str | None:
+    raw = identifier.get("rawId")
+    if isinstance(raw, str) and raw:
+        return raw
+    phone = identifier.get("phoneNumber")
+    if isinstance(phone, dict) and isinstance(phone.get("value"), str):
+        return "4:" + str(phone["value"])
+    user = identifier.get("communicationUser")
+    if isinstance(user, dict) and isinstance(user.get("id"), str):
+        return str(user["id"])
+    return None
+
+
+def _source_text(source: dict[str, Any]) -> str | None:
+    """Spoken text of a play source; None for sources the emulator cannot render (audio files)."""
+    kind = str(source.get("kind", "")).lower()
+    if kind == "text":
+        text = (source.get("text") or {}).get("text")
+        return text if isinstance(text, str) else ""
+    if kind == "ssml":
+        ssml = (source.get("ssml") or {}).get("ssmlText")
+        return re.sub(r"<[^>]+>", " ", ssml).strip() if isinstance(ssml, str) else ""
+    return None
+
+
+def _best_choice(answer: str, choices: list[Any]) -> str:
+    words = set(answer.lower().split())
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        phrases = [str(p).lower() for p in choice.get("phrases", [])]
+        if any(set(p.split()) <= words for p in phrases):
+            return str(choice.get("label", ""))
+    first = next((c for c in choices if isinstance(c, dict)), {})
+    return str(first.get("label", ""))
+
+
+def _pad_to_duration(turns: list[Turn], persona: Persona) -> list[Turn]:
+    """Extend a very long interview with follow-up rounds until it reaches the persona's minimum length."""
+    if persona.min_recording_s <= 0:
+        return turns
+    padded = list(turns)
+    question_index = sum(1 for t in turns if t.speaker == "interviewer")
+    while RecordingAudio("length-probe", tuple(padded)).duration_s < persona.min_recording_s:
+        batch = []
+        for _ in range(50):
+            batch += [
+                Turn("interviewer", "Could you tell me more?"),
+                Turn("candidate", persona.answer(question_index)),
+            ]
+            question_index += 1
+        padded += batch
+    return padded
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` → [start, end) within ``size``; None if unsatisfiable."""
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
+    if match is None or (not match.group(1) and not match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if not first:
+        length = int(last)
+        return (max(0, size - length), size) if length > 0 else None
+    start = int(first)
+    end = min(size, int(last) + 1) if last else size
+    if start >= size or end <= start:
+        return None
+    return start, end
