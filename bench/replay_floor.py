@@ -1,0 +1,125 @@
+"""The replay floor: what the Durable SDK's own replay costs for a chain, with no engine around it.
+
+A replaying engine runs the orchestrator once per episode, each time over the whole history so far. For an
+N-step chain that is N + 1 episodes whose histories grow by one scheduled/completed pair each. This module
+builds exactly those histories (driving the SDK's ``handle`` and following the actions it returns, untimed),
+then times the ``handle`` calls alone. No engine can do a chain faster than this without changing the SDK.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.df_app import CHAIN_ORCHESTRATOR, app
+
+# History event types and the action type the chain produces (see the Durable extension's protocol).
+EXECUTION_STARTED = 0
+TASK_SCHEDULED = 4
+TASK_COMPLETED = 5
+ORCHESTRATOR_STARTED = 12
+ORCHESTRATOR_COMPLETED = 13
+CALL_ACTIVITY = 0
+
+# Schema V3 (value 2) is the newest the SDK understands; it is what a current Durable extension negotiates.
+UPPER_SCHEMA_VERSION = 2
+
+OrchestratorHandle = Callable[[str], str]
+
+
+@functools.cache
+def chain_handle() -> OrchestratorHandle:
+    """The SDK's ``handle`` for the benchmark's chain orchestrator, as the worker would index it."""
+    # Cached: an app indexes its functions once (a second ``get_functions`` rejects the names as duplicates).
+    for function in app.get_functions():
+        if function.get_function_name() == CHAIN_ORCHESTRATOR:
+            handle: OrchestratorHandle = function.get_user_function()
+            return handle
+    raise LookupError(CHAIN_ORCHESTRATOR)
+
+
+def _timestamp(moment: datetime) -> str:
+    # The same ISO-8601 shape the Durable extension writes (and the SDK parses with dateutil).
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _event(event_type: int, moment: datetime, *, event_id: int = -1, **fields: Any) -> dict[str, Any]:
+    return {
+        "EventType": event_type,
+        "EventId": event_id,
+        "IsPlayed": False,
+        "Timestamp": _timestamp(moment),
+        **fields,
+    }
+
+
+def chain_episode_contexts(handle: OrchestratorHandle, steps: int) -> list[str]:
+    """Build the context JSON of every episode of a ``steps``-long chain, checking each against the SDK.
+
+    Each episode's history holds everything before it (marked played) plus the new OrchestratorStarted and the
+    completion that woke the orchestration, as the Durable extension delivers them.
+    """
+    clock = datetime(2026, 1, 1, tzinfo=UTC)
+    instance_id = "replay-floor"
+    history: list[dict[str, Any]] = [
+        _event(ORCHESTRATOR_STARTED, clock),
+        _event(EXECUTION_STARTED, clock, Name=CHAIN_ORCHESTRATOR, Input=json.dumps(steps), Version=""),
+    ]
+    contexts: list[str] = []
+    while True:
+        context = json.dumps(
+            {
+                "history": history,
+                "instanceId": instance_id,
+                "isReplaying": len(contexts) > 0,
+                "parentInstanceId": None,
+                "input": json.dumps(steps),
+                "upperSchemaVersion": UPPER_SCHEMA_VERSION,
+            }
+        )
+        contexts.append(context)
+        state = json.loads(handle(context))
+        if state.get("isDone"):
+            if state.get("output") != steps:
+                raise AssertionError(f"chain replay ended with {state.get('output')!r}, expected {steps}")
+            break
+        actions = [action for group in state["actions"] for action in _flatten(group)]
+        step = len(contexts) - 1
+        if len(actions) != step + 1 or actions[-1]["actionType"] != CALL_ACTIVITY:
+            raise AssertionError(f"episode {step}: unexpected actions {actions[-1:]}")
+        history = [{**event, "IsPlayed": True} for event in history]
+        clock += timedelta(milliseconds=1)
+        history.append(_event(TASK_SCHEDULED, clock, event_id=step, Name=actions[-1]["functionName"]))
+        history.append(_event(ORCHESTRATOR_COMPLETED, clock))
+        clock += timedelta(milliseconds=1)
+        history.append(_event(ORCHESTRATOR_STARTED, clock))
+        history.append(_event(TASK_COMPLETED, clock, TaskScheduledId=step, Result=json.dumps(step)))
+    if len(contexts) != steps + 1:
+        raise AssertionError(f"{len(contexts)} episodes for a {steps}-step chain")
+    return contexts
+
+
+def _flatten(group: Any) -> list[dict[str, Any]]:
+    # Schema V1 returns a list of actions per yield; V2+ returns one action (possibly compound) per yield.
+    if isinstance(group, list):
+        return [action for item in group for action in _flatten(item)]
+    return [group]
+
+
+def replay_seconds(handle: OrchestratorHandle, contexts: list[str]) -> float:
+    """Time the SDK's ``handle`` over every episode context, back to back."""
+    started = time.perf_counter()
+    for context in contexts:
+        handle(context)
+    return time.perf_counter() - started
+
+
+def measure_floor(steps: int, warm_up_steps: int) -> float:
+    """Seconds the SDK spends replaying every episode of a ``steps``-long chain (warm-up excluded)."""
+    handle = chain_handle()
+    replay_seconds(handle, chain_episode_contexts(handle, warm_up_steps))
+    return replay_seconds(handle, chain_episode_contexts(handle, steps))
