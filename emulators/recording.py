@@ -25,7 +25,9 @@ from functools import lru_cache
 
 SAMPLE_RATE = 16_000
 BLOCK_SAMPLES = 64
-"""Samples per watermark block; every duration in the script is a whole number of blocks."""
+"""Samples per block; every duration in the script is a whole number of blocks."""
+WATERMARK_EVERY = 16
+"""Every 16th block (64 ms) carries the watermark: often enough to locate any part, rare enough to stay cheap."""
 SCRIPT_CHUNK_ID = b"hfsc"
 SCRIPT_VERSION = 1
 
@@ -212,24 +214,29 @@ def _watermark(key: int, block: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _tone_block(period: int, phase: int) -> int:
+def _tone_block(period: int, phase: int) -> bytes:
     # Samples are even so the watermark can be OR-ed into their LSB without carries.
     out = bytearray()
     for i in range(BLOCK_SAMPLES):
         value = int(_AMPLITUDE * math.sin(2 * math.pi * ((phase + i) % period) / period)) & ~1
         out += struct.pack("<h", value)
-    return int.from_bytes(out, "little")
+    return bytes(out)
 
 
-def _render_block(audio: RecordingAudio, timeline: _Timeline, block: int) -> bytes:
-    base = 0
+_SILENT_BLOCK = bytes(_BLOCK_BYTES)
+
+
+def _render_block(audio_key: int, timeline: _Timeline, block: int) -> bytes:
+    base = _SILENT_BLOCK
     position = bisect_right(timeline.word_starts, block) - 1
     if position >= 0:
         word = timeline.words[position]
         if block < word.end_block:
-            start = block * BLOCK_SAMPLES
-            base = _tone_block(word.period, start % word.period)
-    return (base | _watermark(audio.key, block)).to_bytes(_BLOCK_BYTES, "little")
+            base = _tone_block(word.period, block * BLOCK_SAMPLES % word.period)
+    if block % WATERMARK_EVERY:
+        return base
+    marked = int.from_bytes(base, "little") | _watermark(audio_key, block)
+    return marked.to_bytes(_BLOCK_BYTES, "little")
 
 
 def iter_data_range(
@@ -237,12 +244,13 @@ def iter_data_range(
 ) -> Iterator[bytes]:
     """Yield bytes ``[start, end)`` of the data chunk in pieces of about ``chunk_bytes``."""
     timeline = _timeline(audio)
+    key = audio.key
     end = min(end, timeline.total_blocks * _BLOCK_BYTES)
     position = start
     while position < end:
         stop = min(end, position + chunk_bytes)
         first_block, last_block = position // _BLOCK_BYTES, (stop - 1) // _BLOCK_BYTES
-        piece = b"".join(_render_block(audio, timeline, b) for b in range(first_block, last_block + 1))
+        piece = b"".join(_render_block(key, timeline, b) for b in range(first_block, last_block + 1))
         skip = position - first_block * _BLOCK_BYTES
         yield piece[skip : skip + (stop - position)]
         position = stop
@@ -334,39 +342,46 @@ def _parse_wav(raw: bytes) -> _ParsedWav:
     raise UndecodableAudio("WAV file has no data chunk")
 
 
-def _find_offset(audio: RecordingAudio, data: memoryview) -> int:
-    """Find the sample offset of ``data`` inside the recording from the block watermark."""
-    samples = len(data) // 2
-    if samples < 2 * BLOCK_SAMPLES:
-        raise UndecodableAudio("audio too short to locate in its recording (needs at least 8 ms)")
-    raw = bytes(data[: 4 * _BLOCK_BYTES])
+def _watermark_offsets(audio: RecordingAudio, data: memoryview) -> Iterator[int]:
+    """Yield candidate sample offsets of ``data`` inside the recording, read from the block watermark."""
+    span = (WATERMARK_EVERY + 1) * BLOCK_SAMPLES
+    raw = bytes(data[: 2 * span])
     low_bits = [raw[2 * i] & 1 for i in range(len(raw) // 2)]
     key = audio.key
     total_blocks = audio.total_samples // BLOCK_SAMPLES
-    for shift in range(BLOCK_SAMPLES):
-        if shift + BLOCK_SAMPLES > len(low_bits):
-            break
-        code = sum(bit << i for i, bit in enumerate(low_bits[shift : shift + BLOCK_SAMPLES]))
+    for shift in range(len(low_bits) - BLOCK_SAMPLES + 1):
+        code = 0
+        for i, bit in enumerate(low_bits[shift : shift + BLOCK_SAMPLES]):
+            code |= bit << i
         block, check = code & 0xFFFFFFFF, code >> 32
-        if block < total_blocks and check == _check_value(key, block):
+        if block < total_blocks and block % WATERMARK_EVERY == 0 and check == _check_value(key, block):
             offset = block * BLOCK_SAMPLES - shift
             if offset >= 0:
-                return offset
-    raise UndecodableAudio("audio does not match the recording named in its script chunk")
+                yield offset
+                return
 
 
 def locate_part(audio: RecordingAudio, data: bytes | memoryview) -> int:
     """Return the sample offset of PCM ``data`` within ``audio``; raise UndecodableAudio if it is not there.
 
-    Besides the watermark, up to one second of the part is compared byte for byte with the regenerated audio.
+    The offset comes from the watermark; a part too short to hold one (only the last part of a split can be)
+    is tried as the recording's head and tail. Either way, up to one second of the part is compared byte for
+    byte with the regenerated audio before it is accepted.
     """
     view = memoryview(data)
-    offset = _find_offset(audio, view)
-    compare = min(len(view) // 2, SAMPLE_RATE) * 2
-    expected = b"".join(iter_data_range(audio, offset * 2, offset * 2 + compare))
-    if expected != bytes(view[:compare]) or offset * 2 + len(view) // 2 * 2 > audio.total_samples * 2:
-        raise UndecodableAudio("audio does not match its recording's deterministic audio")
-    return offset
+    samples = len(view) // 2
+    if samples == 0:
+        raise UndecodableAudio("the WAV data chunk is empty")
+    total = audio.total_samples
+    candidates = [*_watermark_offsets(audio, view), 0, total - samples]
+    compare = min(samples, SAMPLE_RATE) * 2
+    for offset in dict.fromkeys(candidates):
+        if offset < 0 or offset + samples > total:
+            continue
+        expected = b"".join(iter_data_range(audio, offset * 2, offset * 2 + compare))
+        if expected == bytes(view[:compare]):
+            return offset
+    raise UndecodableAudio("the audio does not match the recording named in its script chunk")
 
 
 def transcribe_wav(audio: bytes) -> list[ScriptSegment]:
