@@ -1,0 +1,318 @@
+"""``candidate_pipeline``: one resume, from upload to a written report.
+
+Input
+    :class:`shared.models.CandidatePipelineInput` (job id, resume blob, contact details, time zone).
+Output
+    :class:`shared.models.CandidateReport`: the outcome (interviewed, rejected at screening or by the
+    recruiter, review timed out, no-show, withdrawn, recording missing) with scores and report links.
+    A permanent failure ends the instance as **Failed** with the reason ``[error:<code>] <step>: <message>``
+    as its output, after a best-effort failure report.
+Activities (retry policy)
+    ``extract_resume_text`` (DOCUMENT_RETRY) → ``parse_candidate_profile`` (AI_RETRY) → ``screen_candidate``
+    (AI_RETRY) → [``interview`` sub-orchestration] → ``transcribe_recording`` (TRANSCRIPTION_RETRY) →
+    ``score_transcript`` (AI_RETRY) → ``write_candidate_report`` (REPORT_RETRY, also on every early end).
+Events
+    ``RecruiterDecision`` and ``CandidateWithdrew`` while screening says ``needs_review``.
+Timers
+    The review deadline (:data:`REVIEW_DEADLINE` after the review starts).
+Custom status
+    :class:`shared.models.PipelineStatus` at every stage (stage, progress, scores, report, failure).
+Idempotency
+    The instance id derives from job id + resume blob (:mod:`orchestrators.identity`), so re-fired triggers
+    find this instance. Activities key their side effects by this instance id; the interview runs as the
+    sub-orchestration ``<instance id>.interview``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from orchestrators.identity import interview_instance_id
+from orchestrators.status import StatusTracker
+from orchestrators.steps import (
+    EventInbox,
+    StepFailedError,
+    call_step,
+    failure_from_task_error,
+    log_progress,
+    parse_model,
+    require,
+    wait_for_events,
+)
+from shared.errors import ErrorCode, FailureInfo
+from shared.models import (
+    BlobRef,
+    CandidateOutcome,
+    CandidatePipelineInput,
+    CandidateProfile,
+    CandidateReport,
+    EventName,
+    ExtractResumeTextInput,
+    ExtractResumeTextOutput,
+    InterviewInput,
+    InterviewOutcome,
+    InterviewOutput,
+    InterviewScore,
+    InterviewSlot,
+    ParseCandidateProfileInput,
+    ParseCandidateProfileOutput,
+    RecruiterDecision,
+    ScoreTranscriptInput,
+    ScoreTranscriptOutput,
+    ScreenCandidateInput,
+    ScreenCandidateOutput,
+    ScreeningDecision,
+    ScreeningResult,
+    Stage,
+    TranscribeRecordingInput,
+    TranscribeRecordingOutput,
+    WriteCandidateReportInput,
+    WriteCandidateReportOutput,
+)
+from shared.retry import AI_RETRY, DOCUMENT_RETRY, REPORT_RETRY, TRANSCRIPTION_RETRY
+
+ORCHESTRATOR_NAME = "candidate_pipeline"
+INTERVIEW_ORCHESTRATOR = "interview"
+
+REVIEW_DEADLINE = timedelta(days=3)
+"""How long a ``needs_review`` screening waits for a recruiter before the candidate is closed."""
+
+_OUTCOME_STAGE: dict[CandidateOutcome, Stage] = {
+    CandidateOutcome.INTERVIEWED: Stage.COMPLETED,
+    CandidateOutcome.REJECTED_AT_SCREENING: Stage.REJECTED,
+    CandidateOutcome.REJECTED_BY_RECRUITER: Stage.REJECTED,
+    CandidateOutcome.REVIEW_TIMED_OUT: Stage.REJECTED,
+    CandidateOutcome.NO_SHOW: Stage.NO_SHOW,
+    CandidateOutcome.WITHDRAWN: Stage.WITHDRAWN,
+    CandidateOutcome.RECORDING_MISSING: Stage.FAILED,
+    CandidateOutcome.FAILED: Stage.FAILED,
+}
+
+_INTERVIEW_OUTCOME: dict[InterviewOutcome, CandidateOutcome] = {
+    InterviewOutcome.NO_SHOW: CandidateOutcome.NO_SHOW,
+    InterviewOutcome.WITHDRAWN: CandidateOutcome.WITHDRAWN,
+    InterviewOutcome.RECORDING_MISSING: CandidateOutcome.RECORDING_MISSING,
+}
+
+bp = df.Blueprint()
+
+
+class _CandidateRun:
+    """The state one execution accumulates; rebuilt identically on every replay."""
+
+    def __init__(
+        self, context: df.DurableOrchestrationContext, pipeline_input: CandidatePipelineInput
+    ) -> None:
+        self.context = context
+        self.input = pipeline_input
+        self.instance_id: str = context.instance_id
+        self.status = StatusTracker(context, pipeline_input.job_id)
+        self.inbox = EventInbox(context)
+        self.profile: CandidateProfile | None = None
+        self.screening: ScreeningResult | None = None
+        self.recruiter_decision: RecruiterDecision | None = None
+        self.slot: InterviewSlot | None = None
+        self.transcript: BlobRef | None = None
+        self.interview_score: InterviewScore | None = None
+
+    def execute(self) -> Generator[Any, Any, CandidateReport]:
+        job_id = self.input.job_id
+        self.status.update(Stage.EXTRACTING)
+        log_progress(self.context, "extracting resume text for job %s", job_id)
+        extracted = yield from call_step(
+            self.context,
+            "extract_resume_text",
+            DOCUMENT_RETRY,
+            ExtractResumeTextInput(instance_id=self.instance_id, job_id=job_id, resume=self.input.resume),
+            ExtractResumeTextOutput,
+        )
+        text = require(extracted.text, "extract_resume_text", "text reference")
+
+        self.status.update(Stage.PARSING, detail=f"{text.page_count} pages, {text.char_count} characters")
+        parsed = yield from call_step(
+            self.context,
+            "parse_candidate_profile",
+            AI_RETRY,
+            ParseCandidateProfileInput(instance_id=self.instance_id, resume_text=text),
+            ParseCandidateProfileOutput,
+        )
+        self.profile = require(parsed.profile, "parse_candidate_profile", "profile")
+
+        self.status.update(Stage.SCREENING)
+        screened = yield from call_step(
+            self.context,
+            "screen_candidate",
+            AI_RETRY,
+            ScreenCandidateInput(instance_id=self.instance_id, job_id=job_id, profile=self.profile),
+            ScreenCandidateOutput,
+        )
+        self.screening = require(screened.result, "screen_candidate", "screening result")
+        self.status.update(screening_score=self.screening.score, screening_decision=self.screening.decision)
+        log_progress(self.context, "screening decided %s", self.screening.decision.value)
+
+        if self.screening.decision is ScreeningDecision.REJECT:
+            return (yield from self.finish(CandidateOutcome.REJECTED_AT_SCREENING))
+        if self.screening.decision is ScreeningDecision.NEEDS_REVIEW:
+            review_outcome = yield from self.await_review()
+            if review_outcome is not None:
+                return (yield from self.finish(review_outcome))
+
+        interview = yield from self.run_interview()
+        if interview.outcome is not InterviewOutcome.RECORDED:
+            return (yield from self.finish(_INTERVIEW_OUTCOME[interview.outcome]))
+
+        self.status.update(Stage.TRANSCRIBING, detail=f"{len(interview.recordings)} recording chunks")
+        transcribed = yield from call_step(
+            self.context,
+            "transcribe_recording",
+            TRANSCRIPTION_RETRY,
+            TranscribeRecordingInput(instance_id=self.instance_id, recordings=interview.recordings),
+            TranscribeRecordingOutput,
+        )
+        self.transcript = require(transcribed.transcript, "transcribe_recording", "transcript")
+
+        self.status.update(Stage.SCORING)
+        scored = yield from call_step(
+            self.context,
+            "score_transcript",
+            AI_RETRY,
+            ScoreTranscriptInput(instance_id=self.instance_id, job_id=job_id, transcript=self.transcript),
+            ScoreTranscriptOutput,
+        )
+        self.interview_score = require(scored.score, "score_transcript", "interview score")
+        self.status.update(interview_overall=self.interview_score.overall)
+        return (yield from self.finish(CandidateOutcome.INTERVIEWED))
+
+    def await_review(self) -> Generator[Any, Any, CandidateOutcome | None]:
+        """Wait for a recruiter; ``None`` means advance, anything else is how the candidate ends."""
+        deadline = self.context.current_utc_datetime + REVIEW_DEADLINE
+        self.status.update(Stage.AWAITING_REVIEW, detail=f"recruiter decision due by {deadline.isoformat()}")
+        name, payload = yield from wait_for_events(
+            self.context,
+            self.inbox,
+            [EventName.RECRUITER_DECISION.value, EventName.CANDIDATE_WITHDREW.value],
+            deadline,
+        )
+        if name is None:
+            log_progress(self.context, "review deadline passed")
+            return CandidateOutcome.REVIEW_TIMED_OUT
+        if name == EventName.CANDIDATE_WITHDREW.value:
+            return CandidateOutcome.WITHDRAWN
+        self.recruiter_decision = parse_model(RecruiterDecision, payload)
+        log_progress(self.context, "recruiter decided %s", self.recruiter_decision.decision)
+        if self.recruiter_decision.decision == "reject":
+            return CandidateOutcome.REJECTED_BY_RECRUITER
+        return None
+
+    def run_interview(self) -> Generator[Any, Any, InterviewOutput]:
+        phone = self.input.contact.phone or (self.profile.phone if self.profile else None)
+        if not phone:
+            raise StepFailedError(
+                "interview", FailureInfo.of(ErrorCode.INVALID_INPUT, "no phone number to call the candidate")
+            )
+        self.status.update(Stage.SCHEDULING)
+        interview_input = InterviewInput(
+            parent_instance_id=self.instance_id,
+            job_id=self.input.job_id,
+            phone_number=phone,
+            candidate_time_zone=self.input.contact.time_zone,
+        )
+        try:
+            raw = yield self.context.call_sub_orchestrator(
+                INTERVIEW_ORCHESTRATOR,
+                interview_input.model_dump(mode="json"),
+                interview_instance_id(self.instance_id),
+            )
+        except Exception as error:  # the interview reports its own failures as data; this is a crash
+            raise StepFailedError("interview", failure_from_task_error("interview", error)) from error
+        interview = parse_model(InterviewOutput, raw)
+        self.slot = interview.slot
+        if interview.outcome is InterviewOutcome.FAILED:
+            failure = interview.failure or FailureInfo.of(
+                ErrorCode.INTERNAL, "interview failed without a reason"
+            )
+            raise StepFailedError("interview", failure)
+        return interview
+
+    def finish(
+        self, outcome: CandidateOutcome, failure: FailureInfo | None = None
+    ) -> Generator[Any, Any, CandidateReport]:
+        """Write the report for ``outcome`` and return the summary the orchestration outputs."""
+        self.status.update(Stage.REPORTING)
+        report_input = WriteCandidateReportInput(
+            instance_id=self.instance_id,
+            job_id=self.input.job_id,
+            outcome=outcome,
+            contact=self.input.contact,
+            resume=self.input.resume,
+            profile=self.profile,
+            screening=self.screening,
+            recruiter_decision=self.recruiter_decision,
+            slot=self.slot,
+            transcript=self.transcript,
+            interview_score=self.interview_score,
+            failure=failure,
+            completed_at=self.context.current_utc_datetime,
+        )
+        written = yield from call_step(
+            self.context, "write_candidate_report", REPORT_RETRY, report_input, WriteCandidateReportOutput
+        )
+        final_stage = _OUTCOME_STAGE[outcome]
+        self.status.update(
+            final_stage, detail=outcome.value, report=written.report_page or written.report_json
+        )
+        log_progress(self.context, "finished with outcome %s", outcome.value)
+        return self.summary(outcome, written, failure)
+
+    def summary(
+        self,
+        outcome: CandidateOutcome,
+        written: WriteCandidateReportOutput | None,
+        failure: FailureInfo | None = None,
+    ) -> CandidateReport:
+        return CandidateReport(
+            instance_id=self.instance_id,
+            job_id=self.input.job_id,
+            outcome=outcome,
+            stage=_OUTCOME_STAGE[outcome],
+            candidate_name=self.profile.full_name if self.profile else self.input.contact.name,
+            screening_score=self.screening.score if self.screening else None,
+            screening_decision=self.screening.decision if self.screening else None,
+            interview_overall=self.interview_score.overall if self.interview_score else None,
+            recommendation=self.interview_score.recommendation if self.interview_score else None,
+            report_json=written.report_json if written else None,
+            report_page=written.report_page if written else None,
+            failure=failure,
+        )
+
+    def fail(self, failed: StepFailedError) -> Generator[Any, Any, None]:
+        """Record why the run stopped (status and a best-effort report), then end the instance as Failed."""
+        failure_stage = self.status.current.stage
+        self.status.update(Stage.FAILED, detail=f"failed at {failure_stage.value}", failure=failed.failure)
+        log_progress(self.context, "failed at %s with %s", failed.step, failed.failure.code.value)
+        if failed.step != "write_candidate_report":
+            # Best effort: the failure being reported is the one that matters, not a failed report about it.
+            with contextlib.suppress(StepFailedError):
+                yield from self.finish(CandidateOutcome.FAILED, failed.failure)
+            self.status.update(
+                Stage.FAILED, detail=f"failed at {failure_stage.value}", failure=failed.failure
+            )
+        raise failed
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR_NAME)
+def candidate_pipeline(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one candidate through extraction, screening, interview, scoring and reporting (see module doc)."""
+    pipeline_input = parse_model(CandidatePipelineInput, context.get_input())
+    run = _CandidateRun(context, pipeline_input)
+    try:
+        report = yield from run.execute()
+    except StepFailedError as failed:
+        yield from run.fail(failed)
+        raise  # unreachable: fail() always raises; kept so the generator's contract is explicit
+    return report.model_dump(mode="json")
