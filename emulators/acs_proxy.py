@@ -16,10 +16,11 @@ import logging
 
 LOGGER = logging.getLogger(__name__)
 ALLOWED_SUFFIX = ".asm.skype.com"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
 class ConnectProxy:
-    """Tunnels CONNECT requests for recording hosts to ``127.0.0.1:target_port``; refuses everything else."""
+    """Tunnels recording hosts to ``127.0.0.1:target_port`` and loopback to itself; refuses the rest."""
 
     def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
         self._target_port = target_port
@@ -76,12 +77,18 @@ class ConnectProxy:
             writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
             return
-        host = parts[1].rsplit(":", 1)[0].lower()
-        if not host.endswith(ALLOWED_SUFFIX):
+        host, _, port_text = parts[1].rpartition(":")
+        host = host.strip("[]").lower()
+        if host.endswith(ALLOWED_SUFFIX):
+            target_port = self._target_port
+        elif host in _LOOPBACK_HOSTS and port_text.isdigit():
+            # A client configured with the proxy also sends its Call Automation requests through it.
+            target_port = int(port_text)
+        else:
             writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
             return
-        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target_port)
         self._writers.add(upstream_writer)
         writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         await writer.drain()

@@ -27,7 +27,7 @@ SAMPLE_RATE = 16_000
 BLOCK_SAMPLES = 64
 """Samples per block; every duration in the script is a whole number of blocks."""
 WATERMARK_EVERY = 16
-"""Every 16th block (64 ms) carries the watermark: often enough to locate any part, rare enough to stay cheap."""
+"""Every 16th block (64 ms) carries the watermark: enough to locate any part, rare enough to be cheap."""
 SCRIPT_CHUNK_ID = b"hfsc"
 SCRIPT_VERSION = 1
 

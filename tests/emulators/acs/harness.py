@@ -38,7 +38,7 @@ class Receiver:
     """Collects what the emulator POSTs to the app: callbacks and Event Grid deliveries."""
 
     callbacks: list[dict[str, Any]] = field(default_factory=list)
-    event_grid_posts: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    event_grid_posts: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
     event_grid_failures_left: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -52,7 +52,7 @@ class Receiver:
         kind = request.headers.get("aeg-event-type", "")
         events = await request.json()
         with self.lock:
-            self.event_grid_posts.append((kind, events))
+            self.event_grid_posts.append((kind, request.headers.get("aeg-delivery-count", ""), events))
             if kind == "Notification" and self.event_grid_failures_left > 0:
                 self.event_grid_failures_left -= 1
                 return web.Response(status=500, text="subscriber failing on purpose")
@@ -79,7 +79,12 @@ class Receiver:
 
     def notifications(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [e for kind, events in self.event_grid_posts if kind == "Notification" for e in events]
+            return [e for kind, _, events in self.event_grid_posts if kind == "Notification" for e in events]
+
+    def deliveries(self) -> list[tuple[str, str]]:
+        """(aeg-event-type, aeg-delivery-count) of every Event Grid POST, in order."""
+        with self.lock:
+            return [(kind, count) for kind, count, _ in self.event_grid_posts]
 
 
 def wait_until(predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:

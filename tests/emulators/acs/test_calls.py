@@ -1,9 +1,10 @@
-"""Call Automation with the real sync SDK client: personas, media, recording state, hang up, auth, bad input."""
+"""Call Automation with the real sync SDK: personas, media, recording state, hang up, auth, bad input."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from azure.core.rest import HttpRequest
 from emulators.acs_service import new_access_key
 from tests.emulators.acs.harness import RunningAcs, wait_until
 
+SIGNED_HEADERS = "x-ms-date;host;x-ms-content-sha256"
 CALLER = PhoneNumberIdentifier("+18005550100")
 WELL, POORLY, NO_ANSWER, BUSY, HANGS_UP = (f"+1425555010{i}" for i in range(1, 6))
 
@@ -183,12 +185,13 @@ def test_missing_or_forged_signatures_are_rejected(acs: RunningAcs) -> None:
         b"{}",
         {
             "Content-Type": "application/json",
-            "x-ms-date": "Sun, 22 Nov 2026 04:00:00 GMT",
+            "x-ms-date": formatdate(usegmt=True),
             "x-ms-content-sha256": digest,
-            "Authorization": "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=Zm9yZ2Vk",
+            "Authorization": f"HMAC-SHA256 SignedHeaders={SIGNED_HEADERS}&Signature=Zm9yZ2Vk",
         },
     )
     assert forged.status_code == 401
+    assert "signature does not match" in forged.json()["error"]["message"]
 
 
 def test_bad_input_gets_acs_style_errors(acs: RunningAcs) -> None:
