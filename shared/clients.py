@@ -28,6 +28,7 @@ __all__ = [
     "document_intelligence_client",
     "openai_client",
     "override_client",
+    "recording_download_client",
     "reset_clients",
 ]
 
@@ -170,3 +171,29 @@ def call_automation_client() -> CallAutomationClient:
         raise _missing("ACS_CONNECTION_STRING or ACS_ENDPOINT")
 
     return _cached("call_automation_client", build)
+
+
+def recording_download_client() -> CallAutomationClient:
+    """Call Automation client for recording downloads (``*.asm.skype.com`` URLs).
+
+    Locally those hosts are reached through the emulator's CONNECT proxy (``ACS_RECORDING_PROXY_URL``); the
+    control-plane client stays unproxied because the proxy only tunnels recording hosts.
+    """
+
+    def build(settings: Settings) -> CallAutomationClient:
+        if not settings.acs_recording_proxy_url:
+            return call_automation_client()
+        from azure.communication.callautomation import CallAutomationClient
+
+        if not settings.acs_connection_string:
+            raise _missing("ACS_CONNECTION_STRING")
+        transport: dict[str, Any] = {
+            "retry_total": 0,
+            "connection_timeout": 10,
+            "proxies": {"https": settings.acs_recording_proxy_url},
+        }
+        if settings.ca_bundle:
+            transport["connection_verify"] = settings.ca_bundle
+        return CallAutomationClient.from_connection_string(settings.acs_connection_string, **transport)
+
+    return _cached("recording_download_client", build)

@@ -82,6 +82,8 @@ __all__ = [
     "ScreeningResult",
     "SkillRequirement",
     "Stage",
+    "StartCallRecordingInput",
+    "StartCallRecordingOutput",
     "TextRef",
     "TranscribeRecordingInput",
     "TranscribeRecordingOutput",
@@ -129,9 +131,9 @@ class TextRef(BlobRef):
 
 
 class TranscriptRef(BlobRef):
-    """A transcript (JSON with segments and a plain-text rendering) in Blob storage."""
+    """A transcript in Blob: ``name`` is the readable text, ``segments_name`` the timed JSON segments."""
 
-    text_name: str | None = None
+    segments_name: str | None = None
     segment_count: int = 0
     duration_seconds: float = 0.0
     char_count: int = 0
@@ -568,6 +570,21 @@ class HangUpCallOutput(ActivityOutput):
     """Output of ``hang_up_call``; a call that is already gone counts as hung up."""
 
     hung_up: bool = False
+    already_ended: bool = False
+
+
+class StartCallRecordingInput(_Model):
+    """Input of ``start_call_recording`` (after ``CallConnected``: ACS records only established calls)."""
+
+    instance_id: str
+    server_call_id: str
+
+
+class StartCallRecordingOutput(ActivityOutput):
+    """Output of ``start_call_recording``; ``already_recording`` when a repeated start found it running."""
+
+    recording_id: str | None = None
+    already_recording: bool = False
 
 
 class FetchCallRecordingInput(_Model):

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     openai_transcription_deployment: str = Field(
         default="whisper", validation_alias=_alias("AZURE_OPENAI_TRANSCRIPTION_DEPLOYMENT")
     )
+    openai_transcription_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=64 * 1024,
+        validation_alias=_alias("AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES"),
+    )
     openai_context_tokens: int = Field(
         default=128_000, gt=1_000, validation_alias=_alias("AZURE_OPENAI_CONTEXT_TOKENS")
     )
@@ -91,6 +96,10 @@ class Settings(BaseSettings):
     acs_callback_secret: str | None = Field(default=None, validation_alias=_alias("ACS_CALLBACK_SECRET"))
     callback_base_url: str = Field(
         default="http://127.0.0.1:7071", validation_alias=_alias("CALLBACK_BASE_URL")
+    )
+    # Recording URLs are on *.asm.skype.com; locally a CONNECT proxy routes them to the emulator.
+    acs_recording_proxy_url: str | None = Field(
+        default=None, validation_alias=_alias("ACS_RECORDING_PROXY_URL")
     )
     # The local ACS emulator serves TLS with its own CA (the SDK forces https); trust it through this bundle.
     ca_bundle: str | None = Field(default=None, validation_alias=_alias("CA_BUNDLE"))
@@ -145,8 +154,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"{key} holds a placeholder; set a real value or use HIREFLOW_PROFILE=local")
         if self.acs_callback_secret is not None and len(self.acs_callback_secret) < 16:
             raise ValueError("ACS_CALLBACK_SECRET must be at least 16 characters outside the local profile")
-        if self.ca_bundle is not None:
-            raise ValueError("CA_BUNDLE is for the local emulators; Azure endpoints use public certificates")
+        if self.ca_bundle is not None or self.acs_recording_proxy_url is not None:
+            raise ValueError("CA_BUNDLE and ACS_RECORDING_PROXY_URL are for the local emulators only")
 
 
 def setting_keys() -> list[str]:

@@ -1,0 +1,106 @@
+"""Document Intelligence activities: resume (Blob) → analyzed text (Blob), returned as a reference."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities._common import run_activity
+from shared.clients import document_intelligence_client
+from shared.errors import ErrorCode, PermanentError
+from shared.models import ExtractResumeTextInput, ExtractResumeTextOutput, TextRef
+from shared.settings import get_settings
+from shared.storage import blob_properties, download_bytes, upload_bytes
+
+__all__ = ["bp", "extract_resume_text_service", "resume_text_blob_name"]
+
+bp = df.Blueprint()
+
+# Error codes Document Intelligence uses for input it cannot read (a corrupt or unsupported file).
+_UNREADABLE_CODES = ("InvalidContent", "InvalidRequest", "InvalidContentLength", "UnsupportedContent")
+
+
+def resume_text_blob_name(instance_id: str) -> str:
+    """Where the extracted text of an instance's resume is stored (one per instance: idempotent)."""
+    return f"{instance_id}/resume.txt"
+
+
+def extract_resume_text_service(request: ExtractResumeTextInput) -> ExtractResumeTextOutput:
+    """Analyze the resume and store its text, unless an earlier execution already did."""
+    settings = get_settings()
+    container = settings.artifacts_container
+    name = resume_text_blob_name(request.instance_id)
+    existing = blob_properties(container, name)
+    if existing is not None:
+        metadata = existing.metadata or {}
+        return ExtractResumeTextOutput(
+            text=TextRef(
+                container=container,
+                name=name,
+                size_bytes=existing.size,
+                content_type="text/plain; charset=utf-8",
+                page_count=int(metadata.get("page_count", "0")),
+                char_count=int(metadata.get("char_count", "0")),
+            )
+        )
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    try:
+        document = download_bytes(request.resume)
+    except ResourceNotFoundError as error:
+        raise PermanentError(
+            ErrorCode.NOT_FOUND, f"resume blob {request.resume.path} does not exist"
+        ) from error
+    if not document:
+        raise PermanentError(ErrorCode.EMPTY_DOCUMENT, f"resume blob {request.resume.path} is empty")
+    try:
+        poller = document_intelligence_client().begin_analyze_document(
+            settings.document_intelligence_model,
+            io.BytesIO(document),
+            content_type="application/octet-stream",
+        )
+        result = poller.result()
+    except HttpResponseError as error:
+        code = getattr(error.error, "code", None) or ""
+        status = error.status_code or 0
+        if (status == 400 or not status) and (code in _UNREADABLE_CODES or "corrupt" in str(error).lower()):
+            raise PermanentError(
+                ErrorCode.CORRUPT_DOCUMENT, f"{request.resume.path} cannot be read as a document ({code})"
+            ) from error
+        raise
+    text: str = result.content or ""
+    pages: list[Any] = list(result.pages or [])
+    if not text.strip():
+        raise PermanentError(ErrorCode.EMPTY_DOCUMENT, f"{request.resume.path} contains no readable text")
+    data = text.encode("utf-8")
+    upload_bytes(
+        container,
+        name,
+        data,
+        content_type="text/plain; charset=utf-8",
+        metadata={"page_count": str(len(pages)), "char_count": str(len(text)), "source": request.resume.path},
+    )
+    return ExtractResumeTextOutput(
+        text=TextRef(
+            container=container,
+            name=name,
+            size_bytes=len(data),
+            content_type="text/plain; charset=utf-8",
+            page_count=len(pages),
+            char_count=len(text),
+        )
+    )
+
+
+@bp.activity_trigger(input_name="payload")
+def extract_resume_text(payload: dict[str, Any]) -> dict[str, Any]:
+    """Extract a resume's text with Document Intelligence; ``ExtractResumeTextInput`` → ``...Output``."""
+    return run_activity(
+        "extract_resume_text",
+        payload,
+        ExtractResumeTextInput,
+        ExtractResumeTextOutput,
+        extract_resume_text_service,
+    )

@@ -1,0 +1,216 @@
+"""Azure OpenAI structured-output activities: parse a profile, screen it, score an interview transcript.
+
+Each call sends a strict JSON schema (``chat.completions.parse`` with the pydantic model), validates the
+answer against the model, and on a violation asks once more with the validation errors (one repair round). A
+content-filter verdict, a refusal or a second violation is permanent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import azure.durable_functions as df
+from pydantic import BaseModel, ValidationError
+
+from activities._common import run_activity
+from shared.clients import openai_client
+from shared.decisions import screening_decision
+from shared.errors import ErrorCode, PermanentError
+from shared.models import (
+    CandidateProfile,
+    InterviewScore,
+    ParseCandidateProfileInput,
+    ParseCandidateProfileOutput,
+    ScoreTranscriptInput,
+    ScoreTranscriptOutput,
+    ScreenCandidateInput,
+    ScreenCandidateOutput,
+    ScreeningResult,
+)
+from shared.prompts import (
+    PARSE_PROFILE,
+    REPAIR_PROFILE,
+    SCORE_TRANSCRIPT,
+    SCREEN_CANDIDATE,
+    ChatMessage,
+    PromptTemplate,
+    estimate_message_tokens,
+    fit_text_to_budget,
+    to_json,
+)
+from shared.settings import get_settings
+from shared.storage import download_text, load_job, upload_json
+
+__all__ = [
+    "bp",
+    "complete_structured",
+    "parse_candidate_profile_service",
+    "score_transcript_service",
+    "screen_candidate_service",
+]
+
+bp = df.Blueprint()
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Room kept free in the context window for the framing the estimate cannot see (tool ids, schema text).
+_SAFETY_TOKENS = 512
+
+
+def _completion_text(raw: Any) -> str:
+    body = json.loads(raw.text)
+    choices = body.get("choices") or [{}]
+    content = choices[0].get("message", {}).get("content")
+    return content if isinstance(content, str) else ""
+
+
+def complete_structured(
+    messages: list[ChatMessage],
+    schema: type[ModelT],
+    *,
+    repair: PromptTemplate | None = None,
+    repair_values: dict[str, str] | None = None,
+) -> tuple[ModelT, bool]:
+    """Ask for ``schema`` as strict structured output; returns the model and whether a repair was needed.
+
+    On a schema violation the conversation continues with the previous answer and a repair turn rendered
+    from ``repair`` (variables ``errors``, ``previous`` and ``repair_values``); without a template the
+    original last user message is repeated after the errors, so the section tags stay in the last turn.
+    """
+    settings = get_settings()
+    client = openai_client()
+    attempt_messages: list[Any] = list(messages)
+    for round_number in range(2):
+        raw = client.chat.completions.with_raw_response.parse(
+            model=settings.openai_chat_deployment,
+            messages=attempt_messages,
+            response_format=schema,
+            temperature=0,
+            max_tokens=settings.openai_max_output_tokens,
+        )
+        try:
+            completion = raw.parse()
+        except ValidationError as error:
+            if round_number == 1:
+                raise PermanentError(
+                    ErrorCode.SCHEMA_VIOLATION, f"{schema.__name__} still invalid after repair: {error}"
+                ) from error
+            previous = _completion_text(raw) or "(empty)"
+            errors = str(error)[:4000]
+            if repair is not None:
+                turn = repair.render(errors=errors, previous=previous, **(repair_values or {}))[-1]
+            else:
+                turn = {
+                    "role": "user",
+                    "content": f"That answer failed validation: {errors}\n{messages[-1]['content']}",
+                }
+            attempt_messages = [*messages, {"role": "assistant", "content": previous}, turn]
+            continue
+        choice = completion.choices[0]
+        if choice.finish_reason == "content_filter" or choice.message.refusal:
+            raise PermanentError(
+                ErrorCode.CONTENT_FILTERED, f"{schema.__name__}: the model declined to answer"
+            )
+        parsed = choice.message.parsed
+        if parsed is None:
+            raise PermanentError(ErrorCode.SCHEMA_VIOLATION, f"{schema.__name__}: empty answer")
+        return parsed, round_number == 1
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def parse_candidate_profile_service(request: ParseCandidateProfileInput) -> ParseCandidateProfileOutput:
+    """Read the resume text from Blob, fit it to the context window and extract a ``CandidateProfile``."""
+    settings = get_settings()
+    resume_text = download_text(request.resume_text)
+    if not resume_text.strip():
+        raise PermanentError(ErrorCode.EMPTY_DOCUMENT, "resume text is empty")
+    overhead = PARSE_PROFILE.overhead_tokens()
+    budget = settings.openai_context_tokens - settings.openai_max_output_tokens - overhead - _SAFETY_TOKENS
+    fitted, truncated = fit_text_to_budget(resume_text, budget)
+    messages = PARSE_PROFILE.render(resume_text=fitted)
+    profile, repaired = complete_structured(
+        messages, CandidateProfile, repair=REPAIR_PROFILE, repair_values={"resume_text": fitted}
+    )
+    ref = upload_json(settings.artifacts_container, f"{request.instance_id}/profile.json", profile)
+    return ParseCandidateProfileOutput(
+        profile=profile,
+        profile_ref=ref,
+        repaired=repaired,
+        truncated=truncated,
+        prompt_tokens_estimate=estimate_message_tokens(messages),
+    )
+
+
+def screen_candidate_service(request: ScreenCandidateInput) -> ScreenCandidateOutput:
+    """Screen the profile against the job definition in Blob; the final decision follows our thresholds."""
+    settings = get_settings()
+    job = load_job(request.job_id)
+    messages = SCREEN_CANDIDATE.render(
+        job=to_json(job.model_dump(mode="json", exclude={"interviewers", "interview"})),
+        profile=to_json(request.profile.model_dump(mode="json")),
+    )
+    result, _ = complete_structured(messages, ScreeningResult)
+    score = min(max(result.score, 0.0), 1.0)
+    decision = screening_decision(
+        score,
+        result.missing_must_have,
+        advance_threshold=settings.screening_advance_threshold,
+        reject_threshold=settings.screening_reject_threshold,
+    )
+    final = result.model_copy(update={"score": score, "decision": decision})
+    return ScreenCandidateOutput(result=final, model_decision=result.decision)
+
+
+def score_transcript_service(request: ScoreTranscriptInput) -> ScoreTranscriptOutput:
+    """Score the transcript against the job's rubric; evidence not found in the transcript is dropped."""
+    settings = get_settings()
+    job = load_job(request.job_id)
+    transcript = download_text(request.transcript)
+    if not transcript.strip():
+        raise PermanentError(ErrorCode.EMPTY_DOCUMENT, "transcript is empty")
+    rubric = to_json({"dimensions": [d.model_dump(mode="json") for d in job.interview.dimensions]})
+    overhead = SCORE_TRANSCRIPT.overhead_tokens(rubric=rubric)
+    budget = settings.openai_context_tokens - settings.openai_max_output_tokens - overhead - _SAFETY_TOKENS
+    fitted, _ = fit_text_to_budget(transcript, budget)
+    messages = SCORE_TRANSCRIPT.render(rubric=rubric, transcript=fitted)
+    score, _ = complete_structured(messages, InterviewScore)
+    return ScoreTranscriptOutput(score=_keep_verbatim_evidence(score, transcript))
+
+
+def _keep_verbatim_evidence(score: InterviewScore, transcript: str) -> InterviewScore:
+    # A quote the candidate never said must not reach a hiring report.
+    dimensions = [
+        d.model_copy(update={"evidence": [quote for quote in d.evidence if quote and quote in transcript]})
+        for d in score.dimensions
+    ]
+    overall = min(max(score.overall, 1.0), 5.0)
+    return score.model_copy(update={"dimensions": dimensions, "overall": overall})
+
+
+@bp.activity_trigger(input_name="payload")
+def parse_candidate_profile(payload: dict[str, Any]) -> dict[str, Any]:
+    """Extract a ``CandidateProfile`` from resume text; ``ParseCandidateProfileInput`` → ``...Output``."""
+    return run_activity(
+        "parse_candidate_profile",
+        payload,
+        ParseCandidateProfileInput,
+        ParseCandidateProfileOutput,
+        parse_candidate_profile_service,
+    )
+
+
+@bp.activity_trigger(input_name="payload")
+def screen_candidate(payload: dict[str, Any]) -> dict[str, Any]:
+    """Screen a profile against a job; ``ScreenCandidateInput`` → ``ScreenCandidateOutput``."""
+    return run_activity(
+        "screen_candidate", payload, ScreenCandidateInput, ScreenCandidateOutput, screen_candidate_service
+    )
+
+
+@bp.activity_trigger(input_name="payload")
+def score_transcript(payload: dict[str, Any]) -> dict[str, Any]:
+    """Score an interview transcript; ``ScoreTranscriptInput`` → ``ScoreTranscriptOutput``."""
+    return run_activity(
+        "score_transcript", payload, ScoreTranscriptInput, ScoreTranscriptOutput, score_transcript_service
+    )

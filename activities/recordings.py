@@ -1,0 +1,140 @@
+"""Recording activities: stream every chunk of a call recording from ACS into Blob storage.
+
+Each chunk is downloaded in ranges with the SDK's ``download_recording(offset=, length=)`` and each range is
+staged as one block of the target blob, so at most one range is ever in memory. The block list is committed
+with the recording's metadata; a committed blob marked complete is skipped on a repeated execution.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities._common import run_activity
+from shared.clients import recording_download_client
+from shared.errors import ErrorCode, PermanentError
+from shared.models import (
+    BlobRef,
+    FetchCallRecordingInput,
+    FetchCallRecordingOutput,
+    RecordingChunk,
+    RecordingReady,
+)
+from shared.settings import get_settings
+from shared.storage import blob_client, blob_properties, upload_bytes
+
+__all__ = ["RANGE_BYTES", "bp", "fetch_call_recording_service", "recording_blob_name"]
+
+bp = df.Blueprint()
+
+# One block per range: 4 MiB keeps memory flat and stays far below Blob's 50,000-block limit (200 GB).
+RANGE_BYTES = 4 * 1024 * 1024
+
+
+def recording_blob_name(instance_id: str, chunk: RecordingChunk) -> str:
+    """Blob name of one recording chunk: fixed per instance and chunk, so a retry overwrites nothing new."""
+    return f"{instance_id}/{chunk.index:03d}-{chunk.document_id}.wav"
+
+
+def _block_id(number: int) -> str:
+    # Block ids must have equal lengths within a blob.
+    return base64.b64encode(f"block-{number:08d}".encode()).decode()
+
+
+def _fetch_chunk(
+    instance_id: str, recording: RecordingReady, chunk: RecordingChunk, range_bytes: int
+) -> BlobRef:
+    settings = get_settings()
+    container = settings.recordings_container
+    name = recording_blob_name(instance_id, chunk)
+    existing = blob_properties(container, name)
+    if existing is not None and (existing.metadata or {}).get("complete") == "true":
+        return BlobRef(container=container, name=name, size_bytes=existing.size, content_type="audio/wav")
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    client = recording_download_client()
+    target = blob_client(container, name)
+    blocks: list[str] = []
+    offset = 0
+    try:
+        while True:
+            pieces = client.download_recording(chunk.content_location, offset=offset, length=range_bytes)
+            received = 0
+            block = bytearray()
+            for piece in pieces:
+                block += piece
+                received += len(piece)
+            if received:
+                block_id = _block_id(len(blocks))
+                target.stage_block(block_id, bytes(block))
+                blocks.append(block_id)
+            offset += received
+            if received < range_bytes:
+                break
+    except ResourceNotFoundError as error:
+        raise PermanentError(
+            ErrorCode.RECORDING_NOT_FOUND, f"recording chunk {chunk.document_id} is gone"
+        ) from error
+    except HttpResponseError as error:
+        # Asking past the end of a recording whose size is a multiple of the range answers 416: it is the end.
+        if error.status_code != 416 or not blocks:
+            raise
+    if not blocks:
+        raise PermanentError(ErrorCode.RECORDING_NOT_FOUND, f"recording chunk {chunk.document_id} is empty")
+    metadata = {
+        "complete": "true",
+        "document_id": chunk.document_id,
+        "chunk_index": str(chunk.index),
+        "recording_id": recording.recording_id or "",
+        "server_call_id_present": str(bool(recording.server_call_id)).lower(),
+        "channel_type": recording.channel_type or "",
+        "content_type": recording.content_type or "",
+    }
+    from azure.storage.blob import BlobBlock, ContentSettings
+
+    target.commit_block_list(
+        [BlobBlock(block_id=block_id) for block_id in blocks],
+        content_settings=ContentSettings(content_type="audio/wav"),
+        metadata=metadata,
+    )
+    if chunk.metadata_location:
+        raw_metadata = b"".join(client.download_recording(chunk.metadata_location))
+        try:
+            parsed = json.loads(raw_metadata)
+        except ValueError:
+            parsed = {"raw": raw_metadata.decode("utf-8", "replace")}
+        upload_bytes(
+            container,
+            name.removesuffix(".wav") + ".metadata.json",
+            json.dumps(parsed, indent=2).encode(),
+            content_type="application/json",
+        )
+    return BlobRef(container=container, name=name, size_bytes=offset, content_type="audio/wav")
+
+
+def fetch_call_recording_service(
+    request: FetchCallRecordingInput, *, range_bytes: int = RANGE_BYTES
+) -> FetchCallRecordingOutput:
+    """Copy every chunk of the recording into Blob, in chunk order."""
+    if not request.recording.chunks:
+        raise PermanentError(ErrorCode.RECORDING_NOT_FOUND, "the recording lists no chunks")
+    refs = [
+        _fetch_chunk(request.instance_id, request.recording, chunk, range_bytes)
+        for chunk in sorted(request.recording.chunks, key=lambda c: c.index)
+    ]
+    return FetchCallRecordingOutput(chunks=refs, total_bytes=sum(ref.size_bytes or 0 for ref in refs))
+
+
+@bp.activity_trigger(input_name="payload")
+def fetch_call_recording(payload: dict[str, Any]) -> dict[str, Any]:
+    """Stream every recording chunk into Blob; ``FetchCallRecordingInput`` → ``FetchCallRecordingOutput``."""
+    return run_activity(
+        "fetch_call_recording",
+        payload,
+        FetchCallRecordingInput,
+        FetchCallRecordingOutput,
+        fetch_call_recording_service,
+    )

@@ -1,0 +1,203 @@
+"""Blob storage helpers for claim-check references, job definitions and the call → instance mapping.
+
+Blob names derive from the instance id and the step, so a repeated activity execution lands on the same
+blob and finds the first execution's result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from shared.clients import blob_service_client
+from shared.errors import ErrorCode, PermanentError
+from shared.models import BlobRef, JobDefinition
+from shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient, BlobProperties, ContainerClient
+
+__all__ = [
+    "CallRecord",
+    "blob_client",
+    "blob_properties",
+    "call_for_operation_context",
+    "container_client",
+    "download_bytes",
+    "download_json",
+    "download_text",
+    "instance_for_server_call",
+    "load_job",
+    "record_call",
+    "reset_storage",
+    "upload_bytes",
+    "upload_if_absent",
+    "upload_json",
+]
+
+_ensured: set[str] = set()
+_ensured_lock = threading.Lock()
+
+
+def reset_storage() -> None:
+    """Forget which containers exist (tests call it when they point the app at a fresh account)."""
+    with _ensured_lock:
+        _ensured.clear()
+
+
+def container_client(container: str) -> ContainerClient:
+    """Return the container client, creating the container on first use in this process."""
+    from azure.core.exceptions import ResourceExistsError
+
+    client = blob_service_client().get_container_client(container)
+    with _ensured_lock:
+        if container not in _ensured:
+            with contextlib.suppress(ResourceExistsError):
+                client.create_container()
+            _ensured.add(container)
+    return client
+
+
+def blob_client(container: str, name: str) -> BlobClient:
+    """Return a client for one blob (its container is created if missing)."""
+    return container_client(container).get_blob_client(name)
+
+
+def blob_properties(container: str, name: str) -> BlobProperties | None:
+    """Return a blob's properties, or None when it does not exist."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return blob_client(container, name).get_blob_properties()
+    except ResourceNotFoundError:
+        return None
+
+
+def _content_settings(content_type: str) -> Any:
+    from azure.storage.blob import ContentSettings
+
+    return ContentSettings(content_type=content_type)
+
+
+def upload_bytes(
+    container: str,
+    name: str,
+    data: bytes,
+    *,
+    content_type: str = "application/octet-stream",
+    metadata: dict[str, str] | None = None,
+) -> BlobRef:
+    """Write (or overwrite) a blob and return its reference."""
+    blob_client(container, name).upload_blob(
+        data, overwrite=True, content_settings=_content_settings(content_type), metadata=metadata
+    )
+    return BlobRef(container=container, name=name, size_bytes=len(data), content_type=content_type)
+
+
+def upload_if_absent(
+    container: str, name: str, data: bytes, *, content_type: str = "application/json"
+) -> tuple[BlobRef, bool]:
+    """Create a blob only if it does not exist yet; returns the reference and whether this call created it.
+
+    ``overwrite=False`` sends ``If-None-Match: *``, so the first writer wins even when two executions race.
+    """
+    from azure.core.exceptions import ResourceExistsError
+
+    ref = BlobRef(container=container, name=name, size_bytes=len(data), content_type=content_type)
+    try:
+        blob_client(container, name).upload_blob(
+            data, overwrite=False, content_settings=_content_settings(content_type)
+        )
+    except ResourceExistsError:
+        return ref, False
+    return ref, True
+
+
+def upload_json(container: str, name: str, value: Any, *, metadata: dict[str, str] | None = None) -> BlobRef:
+    """Write JSON (a pydantic model is dumped in JSON mode)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    data = json.dumps(value, ensure_ascii=False, indent=2).encode()
+    return upload_bytes(container, name, data, content_type="application/json", metadata=metadata)
+
+
+def download_bytes(ref: BlobRef) -> bytes:
+    """Read a whole blob (only for small documents: resumes, texts, JSON)."""
+    return blob_client(ref.container, ref.name).download_blob().readall()
+
+
+def download_text(ref: BlobRef) -> str:
+    """Read a blob as UTF-8 text."""
+    return download_bytes(ref).decode("utf-8")
+
+
+def download_json(ref: BlobRef) -> Any:
+    """Read a blob as JSON."""
+    return json.loads(download_bytes(ref))
+
+
+def load_job(job_id: str) -> JobDefinition:
+    """Read job ``<job_id>.json`` from the jobs container; an unknown job is a permanent failure."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    ref = BlobRef(container=get_settings().jobs_container, name=f"{job_id}.json")
+    try:
+        raw = download_bytes(ref)
+    except ResourceNotFoundError as error:
+        raise PermanentError(ErrorCode.JOB_NOT_FOUND, f"job {job_id!r} is not defined") from error
+    try:
+        return JobDefinition.model_validate_json(raw)
+    except ValidationError as error:
+        raise PermanentError(ErrorCode.INVALID_INPUT, f"job {job_id!r} is malformed: {error}") from error
+
+
+class CallRecord(BaseModel):
+    """A placed call: which instance placed it, as what attempt, and its ACS ids."""
+
+    instance_id: str
+    attempt: int
+    operation_context: str
+    call_connection_id: str
+    server_call_id: str | None = None
+
+
+def _server_call_blob(server_call_id: str) -> str:
+    # Server call ids are long base64 URLs; a digest keeps the blob name short and safe.
+    return f"calls/by-server-call/{hashlib.sha256(server_call_id.encode()).hexdigest()}.json"
+
+
+def _context_blob(operation_context: str) -> str:
+    return f"calls/by-context/{hashlib.sha256(operation_context.encode()).hexdigest()}.json"
+
+
+def record_call(record: CallRecord) -> None:
+    """Persist the call under its operation context and its server call id (for Event Grid routing)."""
+    container = get_settings().artifacts_container
+    upload_json(container, _context_blob(record.operation_context), record)
+    if record.server_call_id:
+        upload_json(container, _server_call_blob(record.server_call_id), record)
+
+
+def call_for_operation_context(operation_context: str) -> CallRecord | None:
+    """Return the call placed with ``operation_context``, if any."""
+    return _read_record(_context_blob(operation_context))
+
+
+def instance_for_server_call(server_call_id: str) -> CallRecord | None:
+    """Return which instance placed the call ``server_call_id`` (None for calls this app never placed)."""
+    return _read_record(_server_call_blob(server_call_id))
+
+
+def _read_record(name: str) -> CallRecord | None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    ref = BlobRef(container=get_settings().artifacts_container, name=name)
+    try:
+        return CallRecord.model_validate_json(download_bytes(ref))
+    except ResourceNotFoundError:
+        return None
