@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -343,9 +344,17 @@ class HttpTriggerHandler:
             return error_response(401, "a function key is required (code query parameter or x-functions-key)")
         function_request = await to_function_request(request, route_params)
         invocation_id = uuid.uuid4().hex[:12]
+        began = time.perf_counter()
         try:
             result: InvocationResult = await self.invoker.invoke(function.info, function_request)
-            return to_web_response(result.output(function.output_binding), function.info.name)
+            response = to_web_response(result.output(function.output_binding), function.info.name)
         except Exception:
             LOGGER.exception("Executed 'Functions.%s' (Failed, Id=%s)", function.info.name, invocation_id)
             return error_response(500, f"function {function.info.name} failed; see the host log")
+        LOGGER.info(
+            "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%.0fms)",
+            function.info.name,
+            invocation_id,
+            (time.perf_counter() - began) * 1000,
+        )
+        return response
