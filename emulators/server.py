@@ -33,6 +33,7 @@ from emulators.faults import FaultInjector, FaultSettings, Handler
 from emulators.openai_service import (
     DEFAULT_API_VERSION,
     DEFAULT_CONTENT_FILTER_PHRASE,
+    MAX_AUDIO_BYTES,
     Deployment,
     OpenAIConfig,
     OpenAIEmulator,
@@ -70,6 +71,7 @@ class EmulatorOptions:
     rate_window_s: float = 60.0
     docintel_retry_after_s: int = 1
     max_document_bytes: int = MAX_DOCUMENT_BYTES
+    max_audio_bytes: int = MAX_AUDIO_BYTES
     recording_ready_delay_s: float = 1.0
     fault_settings: FaultSettings = field(default_factory=FaultSettings)
     openai_api_key: str | None = None
@@ -137,6 +139,7 @@ class EmulatorServer:
                 deployments=self.options.deployments,
                 content_filter_phrases=self.options.content_filter_phrases,
                 rate_window_s=self.options.rate_window_s,
+                max_audio_bytes=self.options.max_audio_bytes,
             )
         )
         self.docintel = DocIntelEmulator(
