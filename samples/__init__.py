@@ -1,0 +1,1 @@
+"""Sample jobs, resumes and call personas for the demo and the tests."""
