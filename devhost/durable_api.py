@@ -1,0 +1,267 @@
+"""The Durable Functions HTTP API under ``/runtime/webhooks/durabletask/``, served by aiohttp over the engine.
+
+It answers both callers the real extension answers: the SDK's ``DurableOrchestrationClient`` (which posts its
+payloads double-encoded, a JSON string literal holding JSON, and reads every response as JSON) and plain HTTP
+clients following the documented HTTP API (raw JSON bodies, ``top`` + ``x-ms-continuation-token`` paging).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from devhost.engine import (
+    TERMINAL_STATUSES,
+    Engine,
+    EngineError,
+    InstanceNotFoundError,
+    NotSupportedError,
+    UnknownFunctionError,
+)
+
+PREFIX = "/runtime/webhooks/durabletask"
+CONTINUATION_HEADER = "x-ms-continuation-token"
+
+
+def add_durable_routes(app: web.Application, engine: Engine) -> None:
+    """Mount the Durable HTTP API routes of ``engine`` on ``app``."""
+    api = _DurableApi(engine)
+    app.router.add_post(PREFIX + "/orchestrators/{function_name}", api.start)
+    app.router.add_post(PREFIX + "/orchestrators/{function_name}/{instance_id}", api.start)
+    app.router.add_get(PREFIX + "/instances", api.list_instances)
+    app.router.add_get(PREFIX + "/instances/", api.list_instances)
+    app.router.add_delete(PREFIX + "/instances", api.purge_many)
+    app.router.add_delete(PREFIX + "/instances/", api.purge_many)
+    app.router.add_get(PREFIX + "/instances/{instance_id}", api.get_instance)
+    app.router.add_delete(PREFIX + "/instances/{instance_id}", api.purge_one)
+    app.router.add_post(PREFIX + "/instances/{instance_id}/raiseEvent/{event_name}", api.raise_event)
+    for operation in ("terminate", "suspend", "resume", "rewind", "restart"):
+        app.router.add_post(PREFIX + "/instances/{instance_id}/" + operation, getattr(api, operation))
+    app.router.add_post(PREFIX + "/entities/{entity_name}/{entity_key}", api.signal_entity)
+    app.router.add_get(PREFIX + "/entities/{entity_name}/{entity_key}", api.read_entity)
+
+
+def _json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(body), status=status, content_type="application/json", headers=headers or None
+    )
+
+
+def _error(error: EngineError, status: int | None = None) -> web.Response:
+    message = str(error)
+    if isinstance(error, NotSupportedError):
+        # The SDK's rewind raises the response body itself when it is a string.
+        return _json_response(message, status or error.status)
+    return _json_response({"Message": message, "ExceptionMessage": message}, status or error.status)
+
+
+def _flag(request: web.Request, name: str, default: bool) -> bool:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("true", "1", "yes")
+
+
+def _parse_time(text: str) -> datetime:
+    cleaned = text.strip().replace(" ", "+")
+    if cleaned.endswith("Z"):
+        cleaned = cleaned[:-1] + "+00:00"
+    if "." in cleaned:
+        head, _, rest = cleaned.partition(".")
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits) :]
+        cleaned = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+    moment = datetime.fromisoformat(cleaned)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class _BadRequestError(EngineError):
+    status = 400
+
+
+def _filters(request: web.Request) -> dict[str, Any]:
+    try:
+        created_from = request.query.get("createdTimeFrom")
+        created_to = request.query.get("createdTimeTo")
+        statuses = [s for s in request.query.get("runtimeStatus", "").split(",") if s.strip()]
+        return {
+            "created_from": _parse_time(created_from) if created_from else None,
+            "created_to": _parse_time(created_to) if created_to else None,
+            "statuses": [s.strip() for s in statuses] or None,
+        }
+    except ValueError as error:
+        raise _BadRequestError(f"Invalid query: {error}") from error
+
+
+async def _payload(request: web.Request) -> str | None:
+    """Return the request body as JSON text, undoing the SDK client's double encoding when present."""
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    try:
+        parsed = json.loads(raw)
+    except ValueError as error:
+        raise _BadRequestError(f"The request body is not valid JSON: {error}") from error
+    if isinstance(parsed, str):
+        try:
+            json.loads(parsed)
+        except ValueError:
+            return json.dumps(parsed)
+        return parsed
+    return json.dumps(parsed)
+
+
+class _DurableApi:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _management_payload(self, request: web.Request, instance_id: str) -> dict[str, str]:
+        binding = json.loads(self.engine.client_binding())
+        origin = f"{request.scheme}://{request.host}"
+        base = (self.engine.base_url or origin).rstrip("/")
+        payload: dict[str, str] = {"id": instance_id}
+        for key, url in binding["managementUrls"].items():
+            if key != "id":
+                payload[key] = url.replace(base, origin, 1).replace("INSTANCEID", instance_id)
+        return payload
+
+    async def start(self, request: web.Request) -> web.Response:
+        name = request.match_info["function_name"]
+        instance_id = request.match_info.get("instance_id")
+        try:
+            payload = await _payload(request)
+            new_id = await self.engine.start_new(name, instance_id, payload)
+        except UnknownFunctionError as error:
+            return _error(error, 400)
+        except EngineError as error:
+            return _error(error)
+        body = self._management_payload(request, new_id)
+        return _json_response(body, 202, {"Location": body["statusQueryGetUri"], "Retry-After": "10"})
+
+    async def get_instance(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["instance_id"]
+        try:
+            status = self.engine.status(
+                instance_id,
+                show_input=_flag(request, "showInput", True),
+                show_history=_flag(request, "showHistory", False),
+                show_history_output=_flag(request, "showHistoryOutput", False),
+            )
+        except InstanceNotFoundError as error:
+            return _error(error)
+        runtime_status = status["runtimeStatus"]
+        code = 200 if runtime_status in TERMINAL_STATUSES else 202
+        if runtime_status == "Failed" and _flag(request, "returnInternalServerErrorOnFailure", False):
+            code = 500
+        headers = {} if code != 202 else {"Location": str(request.url), "Retry-After": "10"}
+        return _json_response(status, code, headers)
+
+    async def list_instances(self, request: web.Request) -> web.Response:
+        try:
+            filters = _filters(request)
+            top_text = request.query.get("top")
+            top = int(top_text) if top_text else None
+        except ValueError as error:
+            return _error(_BadRequestError(f"Invalid query: {error}"))
+        except EngineError as error:
+            return _error(error)
+        documents, token = self.engine.query(
+            **filters,
+            prefix=request.query.get("instanceIdPrefix") or None,
+            show_input=_flag(request, "showInput", False),
+            top=top,
+            continuation=request.headers.get(CONTINUATION_HEADER),
+        )
+        headers = {CONTINUATION_HEADER: token} if token else {}
+        return _json_response(documents, 200, headers)
+
+    async def purge_one(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["instance_id"]
+        try:
+            deleted = await self.engine.purge(instance_id)
+        except EngineError as error:
+            return _error(error)
+        if deleted == 0:
+            return _json_response({"instancesDeleted": 0}, 404)
+        return _json_response({"instancesDeleted": deleted})
+
+    async def purge_many(self, request: web.Request) -> web.Response:
+        try:
+            filters = _filters(request)
+            deleted = await self.engine.purge_by(**filters)
+        except EngineError as error:
+            return _error(error)
+        return _json_response({"instancesDeleted": deleted}, 200 if deleted else 404)
+
+    async def raise_event(self, request: web.Request) -> web.Response:
+        try:
+            payload = await _payload(request)
+            await self.engine.raise_event(
+                request.match_info["instance_id"], request.match_info["event_name"], payload
+            )
+        except EngineError as error:
+            return _error(error)
+        return web.Response(status=202)
+
+    async def terminate(self, request: web.Request) -> web.Response:
+        try:
+            await self.engine.terminate(request.match_info["instance_id"], request.query.get("reason", ""))
+        except EngineError as error:
+            return _error(error)
+        return web.Response(status=202)
+
+    async def suspend(self, request: web.Request) -> web.Response:
+        try:
+            await self.engine.suspend(request.match_info["instance_id"], request.query.get("reason", ""))
+        except EngineError as error:
+            return _error(error)
+        return web.Response(status=202)
+
+    async def resume(self, request: web.Request) -> web.Response:
+        try:
+            await self.engine.resume(request.match_info["instance_id"], request.query.get("reason", ""))
+        except EngineError as error:
+            return _error(error)
+        return web.Response(status=202)
+
+    async def rewind(self, request: web.Request) -> web.Response:
+        try:
+            await self.engine.rewind(request.match_info["instance_id"], request.query.get("reason", ""))
+        except EngineError as error:
+            return _error(error)
+        return web.Response(status=202)
+
+    async def restart(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["instance_id"]
+        try:
+            new_id = await self.engine.restart(
+                instance_id, new_instance_id=_flag(request, "restartWithNewInstanceId", True)
+            )
+        except EngineError as error:
+            return _error(error)
+        payload = self._management_payload(request, new_id)
+        return _json_response(new_id, 202, {"Location": payload["statusQueryGetUri"]})
+
+    async def signal_entity(self, request: web.Request) -> web.Response:
+        operation = request.query.get("op")
+        if not operation:
+            return _error(_BadRequestError("The 'op' query parameter is required."))
+        try:
+            payload = await _payload(request)
+            await self.engine.signal_entity(
+                request.match_info["entity_name"], request.match_info["entity_key"], operation, payload
+            )
+        except EngineError as error:
+            return _error(error)
+        return web.Response(status=202)
+
+    async def read_entity(self, request: web.Request) -> web.Response:
+        exists, state = self.engine.read_entity_state(
+            request.match_info["entity_name"], request.match_info["entity_key"]
+        )
+        if not exists:
+            return _json_response({"Message": "entity not found"}, 404)
+        return web.Response(text=state if state is not None else "null", content_type="application/json")
