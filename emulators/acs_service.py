@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 
@@ -288,13 +288,14 @@ class AcsEmulator:
         # Recording storage requests arrive for another host (x-ms-host names the resource); the SDK still
         # signs them with the resource's host, so that is the other host a signature may name.
         for host in dict.fromkeys((request.host, self._resource_host)):
-            values = {"x-ms-date": date, "host": host, "x-ms-content-sha256": content_hash}
-            string_to_sign = "\n".join(
-                [request.method.upper(), request.raw_path, ";".join(values[h] for h in signed_headers)]
-            )
-            digest = hmac.new(self._key, string_to_sign.encode(), hashlib.sha256).digest()
-            if hmac.compare_digest(base64.b64encode(digest).decode(), match.group(2)):
-                return
+            for path in _signable_paths(request.raw_path):
+                values = {"x-ms-date": date, "host": host, "x-ms-content-sha256": content_hash}
+                string_to_sign = "\n".join(
+                    [request.method.upper(), path, ";".join(values[h] for h in signed_headers)]
+                )
+                digest = hmac.new(self._key, string_to_sign.encode(), hashlib.sha256).digest()
+                if hmac.compare_digest(base64.b64encode(digest).decode(), match.group(2)):
+                    return
         raise AcsError(401, "Denied", "HMAC signature does not match.")
 
     @staticmethod
@@ -674,6 +675,19 @@ class AcsEmulator:
             await response.write(piece)
         await response.write_eof()
         return response
+
+
+def _signable_paths(raw_path: str) -> dict[str, None]:
+    """Forms of the request path a client may have signed.
+
+    The SDK signs the URL it builds (path parameters quoted with ``quote(value, safe="")``), but aiohttp's URL
+    normalisation then sends some of those characters unquoted (``%3D`` arrives as ``=``), and clients created
+    with ``decode_url`` sign the decoded path. So the path as received, decoded, and re-quoted segment by
+    segment are all accepted; each is still bound to the signature by the key.
+    """
+    path, mark, query = raw_path.partition("?")
+    requoted = "/".join(quote(unquote(segment), safe=":") for segment in path.split("/"))
+    return dict.fromkeys((raw_path, unquote(raw_path), requoted + mark + query))
 
 
 def _port_of(url: str) -> int:

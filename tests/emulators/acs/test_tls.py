@@ -44,7 +44,7 @@ def test_new_hostnames_reissue_the_server_certificate_but_keep_the_ca(tmp_path: 
 
 
 def test_sdk_refuses_the_emulator_unless_the_ca_is_trusted(acs: RunningAcs) -> None:
-    untrusted = CallAutomationClient.from_connection_string(acs.connection_string)
+    untrusted = CallAutomationClient.from_connection_string(acs.connection_string, retry_total=0)
     with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
         untrusted.get_call_connection("unknown").get_call_properties()
 
