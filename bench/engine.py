@@ -24,6 +24,7 @@ Usage: ``python bench/engine.py [--sizes full|small|tiny] [--only devhost,dbos,d
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -66,6 +67,13 @@ def all_figure_keys() -> list[str]:
     return [*keys, figure_key("w3", FLOOR)]
 
 
+# Each system's module exposes ``measure(workload, sizes, warm_up) -> float``; imported only in its own child.
+RUNNER_MODULES: dict[str, str] = {
+    "devhost": "bench.run_devhost",
+    "dbos": "bench.peer_dbos",
+    "durabletask": "bench.peer_durabletask",
+}
+
 RATIO_KEYS: tuple[str, ...] = ("w1_ratio_vs_best_peer", "w2_ratio_vs_best_peer", "w3_ratio_vs_replay_floor")
 
 
@@ -81,16 +89,11 @@ def measure_in_this_process(system: str, sizes: Sizes, workloads: Sequence[str])
 
         figures["w3"] = measure_floor(sizes.w3_chain_length, WARM_UP.w3_chain_length)
         return figures
-    if system == "devhost":
-        from bench import run_devhost as runner
-    elif system == "dbos":
-        from bench import peer_dbos as runner
-    elif system == "durabletask":
-        from bench import peer_durabletask as runner
-    else:
+    if system not in RUNNER_MODULES:
         raise ValueError(f"unknown system {system!r}")
+    runner = importlib.import_module(RUNNER_MODULES[system])
     for workload in workloads:
-        figures[workload] = runner.measure(workload, sizes, WARM_UP)
+        figures[workload] = float(runner.measure(workload, sizes, WARM_UP))
     return figures
 
 
