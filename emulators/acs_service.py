@@ -512,6 +512,20 @@ class AcsEmulator:
                 {"platformEndpointId": str(uuid.uuid4()), "resourceSpecificId": str(uuid.uuid4())}
             ).encode()
         ).decode()
+        # Real ACS records audio+mixed as mp3 or wav and audioVideo as mp4; the emulator writes PCM WAV only,
+        # so it refuses what it would otherwise silently get wrong.
+        wanted = {
+            "content": str(body.get("recordingContentType") or "audio").lower(),
+            "channel": str(body.get("recordingChannelType") or "mixed").lower(),
+            "format": str(body.get("recordingFormatType") or "wav").lower(),
+        }
+        if wanted != {"content": "audio", "channel": "mixed", "format": "wav"}:
+            raise AcsError(
+                400,
+                "BadRequest",
+                "The emulator records audio, mixed, WAV only (asked for "
+                f"{wanted['content']}, {wanted['channel']}, {wanted['format']}).",
+            )
         callback = body.get("recordingStateCallbackUri")
         session = RecordingSession(
             recording_id=recording_id,

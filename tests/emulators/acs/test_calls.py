@@ -15,6 +15,9 @@ from azure.communication.callautomation import (
     FileSource,
     PhoneNumberIdentifier,
     RecognizeInputType,
+    RecordingChannel,
+    RecordingContent,
+    RecordingFormat,
     TextSource,
 )
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
@@ -224,3 +227,21 @@ def test_malformed_json_and_wrong_content_type_are_refused_not_crashed(acs: Runn
         HttpRequest("POST", path, content="[1, 2]", headers={"Content-Type": "application/json"})
     )
     assert not_object.status_code == 400
+
+
+def test_recording_formats_the_emulator_cannot_write_are_refused(acs: RunningAcs) -> None:
+    client = client_for(acs)
+    call_id = place_call(acs, PhoneNumberIdentifier(WELL))
+    server_call_id = wait_for_event(acs, call_id, "CallConnected")["data"]["serverCallId"]
+    with pytest.raises(HttpResponseError, match="WAV only"):
+        client.start_recording(server_call_id=server_call_id, recording_format_type=RecordingFormat.MP3)
+    started = client.start_recording(
+        server_call_id=server_call_id,
+        recording_content_type=RecordingContent.AUDIO,
+        recording_channel_type=RecordingChannel.MIXED,
+        recording_format_type=RecordingFormat.WAV,
+    )
+    assert started.recording_state == "active"
+    with pytest.raises(HttpResponseError) as twice:
+        client.start_recording(server_call_id=server_call_id)
+    assert twice.value.status_code == 409

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import wave
 from typing import Any
 
@@ -163,8 +164,6 @@ def test_delete_recording_then_it_is_gone(acs: RunningAcs) -> None:
 
 
 def test_proxy_only_tunnels_recording_hosts(acs: RunningAcs) -> None:
-    import socket
-
     host, port = acs.emulator.recording_proxy_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
