@@ -202,7 +202,7 @@ def _classify_openai(exc: BaseException) -> ClassifiedError | None:
         status = exc.status_code
         if status == 400 and _is_content_filter(exc.body, str(exc)):
             return _classified(ErrorCode.CONTENT_FILTERED, message="prompt rejected by the content filter")
-        if status == 400 and "context_length_exceeded" in str(exc):
+        if status == 400 and "context_length_exceeded" in f"{exc} {exc.code} {exc.body}":
             return _classified(ErrorCode.CONTEXT_TOO_LONG, message="prompt exceeds the context window")
         return _classified(code_for_status(status), message=f"OpenAI returned {status}: {exc.message}")
     return None

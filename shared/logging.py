@@ -30,6 +30,7 @@ _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("hiref
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # International or local phone numbers: a digit run of 7+ digits with optional separators and a leading +.
 _PHONE = re.compile(r"(?<![\w/])\+?\d[\d\s().-]{5,}\d(?![\w/])")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _personal_names: set[str] = set()
 _NAMES_LIMIT = 10_000
 
@@ -54,6 +55,8 @@ def redact(text: str) -> str:
 
 
 def _mask_phone(match: re.Match[str]) -> str:
+    if _ISO_DATE.fullmatch(match.group(0).strip()):
+        return match.group(0)
     digits = sum(ch.isdigit() for ch in match.group(0))
     # Timestamps, sizes and ids contain digit runs too; only phone-like digit counts are masked.
     return "[phone]" if 7 <= digits <= 15 else match.group(0)
