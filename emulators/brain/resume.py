@@ -45,7 +45,8 @@ _DEGREE = re.compile(
     re.IGNORECASE,
 )
 _INSTITUTION = re.compile(
-    r"\b(?:university|college|institute|school|academy|polytechnic|universit[éä]t)\b", re.I
+    r"\b(?:universit\w*|universidad\w*|college|institut\w*|school|academy|polytechnic|hochschule|[ée]cole)\b",
+    re.I,
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 

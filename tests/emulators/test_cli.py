@@ -1,0 +1,100 @@
+"""`python -m emulators start` as a subprocess: ready line, settings file, health, clean SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REQUIRED_KEYS = {
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_API_VERSION",
+    "AZURE_OPENAI_CHAT_DEPLOYMENT",
+    "AZURE_OPENAI_TRANSCRIPTION_DEPLOYMENT",
+    "DOCUMENT_INTELLIGENCE_ENDPOINT",
+    "DOCUMENT_INTELLIGENCE_API_KEY",
+    "ACS_CONNECTION_STRING",
+    "CA_BUNDLE",
+}
+
+
+def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "emulators",
+            "start",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            *extra,
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("emulators ready"):
+            return process, lines
+    process.kill()
+    raise AssertionError(f"no ready line; output so far: {lines}")
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_start_ready_settings_health_and_clean_stop(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    settings_file = tmp_path / "out" / "settings.json"
+    process, lines = _start(
+        tmp_path, "--settings-out", str(settings_file), "--faults", "openai:500=0.1", "--seed", "5"
+    )
+    try:
+        settings = json.loads(settings_file.read_text())
+        assert set(settings) >= REQUIRED_KEYS
+        assert Path(settings["CA_BUNDLE"]).is_file()
+        assert settings["ACS_CONNECTION_STRING"].startswith("endpoint=https://127.0.0.1:")
+        printed = "\n".join(lines)
+        for key in REQUIRED_KEYS:
+            assert f"{key}={settings[key]}" in printed
+        with urllib.request.urlopen(f"{settings['EMULATORS_HTTP_URL']}/health", timeout=5) as response:
+            assert json.loads(response.read())["status"] == "ok"
+        with urllib.request.urlopen(f"{settings['EMULATORS_HTTP_URL']}/admin/stats", timeout=5) as response:
+            stats = json.loads(response.read())
+        assert stats["seed"] == 5
+        assert stats["faults"] == {"openai": {"500": 0.1}}
+    finally:
+        process.send_signal(stop_signal)
+        remaining, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert "emulators stopped" in remaining
+
+
+@pytest.mark.subprocess
+def test_bad_fault_spec_exits_with_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "emulators", "start", "--port", "0", "--faults", "openai:teapot=1"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--faults" in result.stderr
