@@ -62,15 +62,14 @@ class SlidingWindowLimiter:
         if not over_requests and not over_tokens:
             self._admitted.append((now, tokens))
             return RateDecision(True, 0.0, max(0, remaining_requests - 1), max(0, remaining_tokens - tokens))
-        # Wait until enough of the oldest admissions fall out of the window.
+        # Wait until enough of the oldest admissions fall out of the window: one frees a request slot, the
+        # token limit may need several.
         wait_until = now
         freed_tokens = 0
-        for index, (admitted_at, admitted_tokens) in enumerate(self._admitted):
+        for admitted_at, admitted_tokens in self._admitted:
             freed_tokens += admitted_tokens
             wait_until = admitted_at + self.window_s
-            requests_ok = not over_requests or index + 1 >= 1
-            tokens_ok = not over_tokens or tokens <= remaining_tokens + freed_tokens
-            if requests_ok and tokens_ok:
+            if not over_tokens or tokens <= remaining_tokens + freed_tokens:
                 break
         retry_after = max(0.001, wait_until - now)
         return RateDecision(False, retry_after, remaining_requests, remaining_tokens)
