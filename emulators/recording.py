@@ -400,13 +400,30 @@ def transcribe_wav(audio: bytes) -> list[ScriptSegment]:
     return _segments_between(recording, offset, offset + len(parsed.data) // 2)
 
 
+def data_chunk_offset(wav: bytes) -> int:
+    """Return the offset of the ``data`` chunk header in a RIFF/WAVE file, walking the chunks.
+
+    Searching for the bytes ``data`` is not enough: they may occur inside an earlier chunk (the script).
+    """
+    if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
+        raise UndecodableAudio("not a RIFF/WAVE file")
+    position = 12
+    while wav[position : position + 4] != b"data":
+        if position + 8 > len(wav):
+            raise UndecodableAudio("WAV file has no data chunk")
+        (size,) = struct.unpack_from("<I", wav, position + 4)
+        position += 8 + size + (size & 1)
+    return position
+
+
 def split_wav(audio: bytes, max_part_bytes: int) -> list[bytes]:
     """Split a WAV at frame boundaries into parts of at most ``max_part_bytes``, keeping extra RIFF chunks.
 
     A reference splitter (the pipeline has its own); used by tests to prove :func:`transcribe_wav` on parts.
     """
-    header_end = audio.index(b"data", 12) + 8
-    prefix = audio[12 : header_end - 8]  # everything between "WAVE" and the data chunk header
+    position = data_chunk_offset(audio)
+    header_end = position + 8
+    prefix = audio[12:position]  # every chunk between "WAVE" and the data chunk header
     data = audio[header_end:]
     per_part = max(2, (max_part_bytes - header_end) // 2 * 2)
     parts = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import threading
 import time
@@ -191,5 +190,41 @@ def running_acs(
         app_sock.close()
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True)
+@dataclass
+class RunningReceiver:
+    """App-side receivers alone, for emulators hosted elsewhere (e.g. the composed emulator server)."""
+
+    receiver: Receiver
+    callback_url: str
+    events_url: str
+
+
+@contextlib.contextmanager
+def running_receiver() -> Iterator[RunningReceiver]:
+    """Serve the callback and Event Grid receivers over plain HTTP on a free loopback port."""
+    sock = _loopback_socket()
+    port = sock.getsockname()[1]
+    receiver = Receiver()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="acs-receiver", daemon=True)
+    thread.start()
+    app = web.Application()
+    app.router.add_post("/callbacks", receiver.on_callback)
+    app.router.add_post("/events", receiver.on_event_grid)
+    runner = web.AppRunner(app)
+
+    async def start() -> None:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+
+    asyncio.run_coroutine_threadsafe(start(), loop).result(30)
+    try:
+        yield RunningReceiver(
+            receiver, f"http://127.0.0.1:{port}/callbacks", f"http://127.0.0.1:{port}/events"
+        )
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+        sock.close()

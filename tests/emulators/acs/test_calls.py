@@ -245,3 +245,18 @@ def test_recording_formats_the_emulator_cannot_write_are_refused(acs: RunningAcs
     with pytest.raises(HttpResponseError) as twice:
         client.start_recording(server_call_id=server_call_id)
     assert twice.value.status_code == 409
+
+
+def test_huge_bodies_are_refused_with_413(acs: RunningAcs) -> None:
+    service = client_for(acs)._client
+    huge = '{"targets": [], "padding": "' + "x" * (3 * 1024 * 1024) + '"}'
+    response = service.send_request(
+        HttpRequest(
+            "POST",
+            "/calling/callConnections?api-version=2026-03-12",
+            content=huge,
+            headers={"Content-Type": "application/json"},
+        )
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "RequestEntityTooLarge"

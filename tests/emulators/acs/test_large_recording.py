@@ -8,7 +8,7 @@ import struct
 
 from azure.communication.callautomation import CallAutomationClient, PhoneNumberIdentifier, TextSource
 
-from emulators.recording import transcribe_wav
+from emulators.recording import data_chunk_offset, transcribe_wav
 from tests.emulators.acs.harness import RunningAcs, wait_until
 
 VERY_LONG = "+14255550106"
@@ -18,11 +18,8 @@ HEAD_BYTES = 2 * 1024 * 1024
 
 
 def data_chunk(head: bytes) -> tuple[int, int]:
-    """(offset of the data chunk header, its declared size), walking the RIFF chunks."""
-    position = 12
-    while head[position : position + 4] != b"data":
-        (size,) = struct.unpack_from("<I", head, position + 4)
-        position += 8 + size + (size & 1)
+    """(offset of the data chunk header, its declared size)."""
+    position = data_chunk_offset(head)
     return position, struct.unpack_from("<I", head, position + 4)[0]
 
 

@@ -14,6 +14,7 @@ from emulators.recording import (
     RecordingAudio,
     UndecodableAudio,
     build_turns,
+    data_chunk_offset,
     iter_wav_range,
     split_wav,
     transcribe_wav,
@@ -23,7 +24,7 @@ from emulators.recording import (
 QUESTIONS = ["Tell me about yourself.", "Why do you want this job?", "What is your notice period?"]
 ANSWERS = [
     "I am a Python developer with five years of experience in Azure.",
-    "I like building reliable pipelines.",
+    "I like building reliable data pipelines.",
     "Four weeks.",
 ]
 
@@ -91,7 +92,7 @@ def test_parts_cut_anywhere_transcribe_to_the_whole_script(
 
 def test_a_tiny_last_part_is_still_located(recording: RecordingAudio) -> None:
     whole = wav_bytes(recording)
-    header_end = whole.index(b"data") + 8
+    header_end = data_chunk_offset(whole) + 8
     parts = split_wav(whole, len(whole) - 200)  # the second part holds only the last ~100 samples
     assert len(parts) == 2
     assert transcribe_wav(parts[1]) == []
@@ -117,7 +118,7 @@ def test_garbage_and_foreign_wavs_are_refused_with_clear_messages(recording: Rec
 
 def test_audio_that_is_not_the_recordings_own_is_refused(recording: RecordingAudio) -> None:
     tampered = bytearray(wav_bytes(recording))
-    data_start = tampered.index(b"data") + 8
+    data_start = data_chunk_offset(bytes(tampered)) + 8
     for i in range(data_start, len(tampered), 2):
         tampered[i] ^= 0x10  # louder/quieter audio, but LSB watermark intact
     with pytest.raises(UndecodableAudio, match="does not match"):
