@@ -63,9 +63,13 @@ def extract_resume_text_service(request: ExtractResumeTextInput) -> ExtractResum
         )
         result = poller.result()
     except HttpResponseError as error:
+        # A failed analysis surfaces either on the 400 of the submit or on the 200 of the final poll, with the
+        # reason in the inner error; throttling and outages keep their transient status codes.
         code = getattr(error.error, "code", None) or ""
+        inner = getattr(getattr(error.error, "innererror", None), "code", None) or ""
         status = error.status_code or 0
-        if (status == 400 or not status) and (code in _UNREADABLE_CODES or "corrupt" in str(error).lower()):
+        unreadable = code in _UNREADABLE_CODES or inner in _UNREADABLE_CODES or "InvalidContent" in str(error)
+        if status < 429 and unreadable:
             raise PermanentError(
                 ErrorCode.CORRUPT_DOCUMENT, f"{request.resume.path} cannot be read as a document ({code})"
             ) from error
