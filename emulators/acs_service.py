@@ -609,6 +609,7 @@ class AcsEmulator:
             participants=participants,
         )
         self._files[document_id] = RecordingFile(document_id, audio, metadata)
+        self._save_recording(self._files[document_id])
         event = event_grid_event(
             topic=ACS_RESOURCE_TOPIC,
             subject=f"/recording/call/{call.correlation_id}/serverCallId/{call.server_call_id}",
@@ -653,16 +654,46 @@ class AcsEmulator:
             LOGGER.warning("Event Grid delivery dropped: %s", error)
 
     def _file(self, request: web.Request) -> RecordingFile:
-        found = self._files.get(request.match_info["document_id"])
+        document_id = request.match_info["document_id"]
+        found = self._files.get(document_id) or self._load_recording(document_id)
         if found is None or found.deleted:
             raise AcsError(404, "NotFound", "The recording does not exist or was deleted.")
+        return found
+
+    # A recording is fully described by its script, so storage keeps only that (a few KB even for hours of
+    # audio) in the data dir: recordings outlive an emulator restart, as they outlive a call in ACS.
+    def _recording_path(self, document_id: str) -> Path | None:
+        if not re.fullmatch(r"[0-9a-f-]{36}", document_id):
+            return None
+        return self.config.data_dir / "recordings" / f"{document_id}.json"
+
+    def _save_recording(self, file: RecordingFile) -> None:
+        path = self._recording_path(file.document_id)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"script": json.loads(file.audio.script_json()), "metadata": file.metadata}
+        path.write_text(json.dumps(record), encoding="utf-8")
+
+    def _load_recording(self, document_id: str) -> RecordingFile | None:
+        path = self._recording_path(document_id)
+        if path is None or not path.is_file():
+            return None
+        record = json.loads(path.read_text(encoding="utf-8"))
+        audio = RecordingAudio.from_script_json(json.dumps(record["script"]).encode())
+        found = RecordingFile(document_id, audio, record["metadata"])
+        self._files[document_id] = found
         return found
 
     async def _download_metadata(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self._file(request).metadata)
 
     async def _delete_recording(self, request: web.Request) -> web.StreamResponse:
-        self._file(request).deleted = True
+        found = self._file(request)
+        found.deleted = True
+        path = self._recording_path(found.document_id)
+        if path is not None:
+            path.unlink(missing_ok=True)
         return web.Response(status=200)
 
     async def _download_audio(self, request: web.Request) -> web.StreamResponse:

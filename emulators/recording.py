@@ -329,6 +329,9 @@ def _parse_wav(raw: bytes) -> _ParsedWav:
             if len(body) < 16:
                 raise UndecodableAudio("WAV fmt chunk is truncated")
             tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", body)
+            if tag == 0xFFFE and len(body) >= 26:
+                # WAVE_FORMAT_EXTENSIBLE (some writers emit it): the sub-format GUID starts with the real tag.
+                (tag,) = struct.unpack_from("<H", body, 24)
             if tag != 1 or channels != 1 or bits != 16:
                 raise UndecodableAudio(
                     f"only PCM 16-bit mono WAV is supported (format {tag}, {channels} channels, {bits} bits)"

@@ -127,3 +127,13 @@ def test_audio_that_is_not_the_recordings_own_is_refused(recording: RecordingAud
     swapped = wav_bytes(recording)[:data_start] + wav_bytes(other)[data_start:]
     with pytest.raises(UndecodableAudio, match="does not match"):
         transcribe_wav(swapped)
+
+
+def test_wave_format_extensible_headers_are_accepted(recording: RecordingAudio) -> None:
+    whole = wav_bytes(recording)
+    pcm_guid = bytes.fromhex("0100000000001000800000aa00389b71")
+    fmt = struct.pack("<HHIIHH", 0xFFFE, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16)
+    fmt += struct.pack("<HHI", 22, 16, 4) + pcm_guid
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + whole[12 + 8 + 16 :]  # keep script and data chunks
+    extensible = b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+    assert transcribe_wav(extensible) == transcribe_wav(whole)

@@ -6,6 +6,7 @@ import io
 import json
 import socket
 import wave
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +14,14 @@ from azure.communication.callautomation import CallAutomationClient, PhoneNumber
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
+from emulators.acs_service import new_access_key
 from emulators.recording import SAMPLE_RATE, transcribe_wav
-from tests.emulators.acs.harness import RunningAcs, wait_until
+from emulators.tls import TlsMaterial
+from tests.emulators.acs.harness import RunningAcs, running_acs, wait_until
 
 CALLER = PhoneNumberIdentifier("+18005550100")
 STRONG = "+14255550101"
+KEY = new_access_key()
 QUESTIONS = ["Tell me about your Python experience.", "Describe a pipeline you designed."]
 
 
@@ -168,3 +172,19 @@ def test_proxy_only_tunnels_recording_hosts(acs: RunningAcs) -> None:
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
         assert sock.recv(100).startswith(b"HTTP/1.1 403")
+
+
+def test_recordings_outlive_an_emulator_restart_on_the_same_data_dir(
+    tls_material: TlsMaterial, tmp_path: Path
+) -> None:
+    with running_acs(tls_material, tmp_path, access_key=KEY) as first:
+        _, event = record_interview(first)
+        chunk = event["data"]["recordingStorageInfo"]["recordingChunks"][0]
+        before = b"".join(recording_client(first).download_recording(chunk["contentLocation"]).iter_bytes())
+    with running_acs(tls_material, tmp_path, access_key=KEY) as second:
+        client = recording_client(second)
+        after = b"".join(client.download_recording(chunk["contentLocation"]).iter_bytes())
+        assert after == before
+        client.delete_recording(chunk["deleteLocation"])
+    with running_acs(tls_material, tmp_path, access_key=KEY) as third, pytest.raises(ResourceNotFoundError):
+        recording_client(third).download_recording(chunk["contentLocation"])
