@@ -278,10 +278,19 @@ class EmulatorThread:
         self.call(self.server.start())
         return self.settings
 
+    async def _shutdown(self) -> None:
+        await self.server.stop()
+        # Idle keep-alive handlers outlive the sites; finish them here so none is destroyed while pending.
+        current = asyncio.current_task()
+        leftovers = [task for task in asyncio.all_tasks() if task is not current]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+
     def stop(self) -> None:
         """Stop the emulators and the loop thread."""
         try:
-            self.call(self.server.stop())
+            self.call(self._shutdown())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)

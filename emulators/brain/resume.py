@@ -226,6 +226,10 @@ def _education(lines: list[_Line]) -> list[dict[str, Any]]:
                 if m := re.search(r"\b(?:in|of)\s+(.+)$", degree_text):
                     current["field"] = m[1].strip()
                     degree_text = degree_text[: m.start()].strip()
+                elif (lead := _DEGREE.match(degree_text)) and degree_text[lead.end() :].strip():
+                    # "BSc Computer Science": the words after the degree name are the field.
+                    current["field"] = degree_text[lead.end() :].strip()
+                    degree_text = degree_text[: lead.end()].strip()
                 current["degree"] = degree_text
         if (year := _YEAR.findall(text)) and current["graduation_year"] is None:
             current["graduation_year"] = int(year[-1])
@@ -255,6 +259,20 @@ def _section_skills(lines: list[_Line]) -> list[str]:
     return skills
 
 
+def _headline_parts(line: str) -> list[str]:
+    """Return the parts of a header line that are not contact details or a location (`Title · City`)."""
+    parts = [part.strip() for part in re.split(r"\s+[|·•]\s+", line) if part.strip()]
+    return [
+        part
+        for part in parts
+        if not _EMAIL.search(part)
+        and not _PHONE.search(part)
+        and "http" not in part.lower()
+        and _location_from([part]) is None
+        and not re.match(r"(?i)(phone|tel|email|location)\s*:", part)
+    ]
+
+
 def extract_profile(text: str, today: datetime | None = None) -> dict[str, Any]:
     """Read a resume into the `CandidateProfile` shape of the hiring contract (all fields present)."""
     now = today or datetime.now(UTC)
@@ -274,17 +292,7 @@ def extract_profile(text: str, today: datetime | None = None) -> dict[str, Any]:
     for skill in [*_section_skills(lines), *skills_in_prose(text)]:
         if skill.lower() not in {s.lower() for s in skills}:
             skills.append(skill)
-    headline = next(
-        (
-            line
-            for line in header
-            if line != name
-            and not _EMAIL.search(line)
-            and not _PHONE.search(line)
-            and line != _location_from([line])
-        ),
-        None,
-    )
+    headline = next((part for line in header if line != name for part in _headline_parts(line)), None)
     if headline is None:
         headline = experience[0]["title"] if experience else "Candidate"
     total_years = _total_years(experience)

@@ -239,3 +239,29 @@ def test_text_and_json_object_answers_are_deterministic() -> None:
     assert text_answer("hello world").startswith("[emulated reply] I received 2 words")
     answer = json_object_answer("<resume_text>Bo Chen\nbo@example.com</resume_text>")
     assert answer["full_name"] == "Bo Chen"
+
+
+def test_compact_header_and_degree_without_preposition() -> None:
+    text = "\n".join(
+        [
+            "Jordan Example",
+            "Backend engineer · Lisbon, Portugal",
+            "Experience",
+            "Platform Engineer, Acme Logistics (2019-03 – present)",
+            "Education",
+            "BSc Computer Science, University of Lisbon, 2018",
+        ]
+    )
+    profile = extract_profile(text, today=TODAY)
+    assert profile["headline"] == "Backend engineer"
+    assert profile["location"] == "Lisbon, Portugal"
+    assert profile["experience"][0]["company"] == "Acme Logistics"
+    assert profile["experience"][0]["years"] == 7.2
+    assert profile["education"] == [
+        {
+            "institution": "University of Lisbon",
+            "degree": "BSc",
+            "field": "Computer Science",
+            "graduation_year": 2018,
+        }
+    ]
