@@ -1,0 +1,173 @@
+"""Command line: ``python -m devhost start --app PATH/function_app.py --port 7071 --data-dir DIR``.
+
+Prints every function with its trigger (and URL for HTTP triggers), then one line containing ``ready`` once
+the host serves; serves until SIGINT or SIGTERM and shuts down cleanly. A failing import prints the traceback
+and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from devhost.clock import Clock
+from devhost.engine import Engine
+from devhost.functions import AppLoadError, FunctionIndex, load_app
+from devhost.server import (
+    DEFAULT_MAX_BODY_BYTES,
+    HOST_KEYS,
+    HTTP_ROUTER,
+    ROUTE_PREFIX,
+    HostOptions,
+    RunningHost,
+    run_host,
+)
+
+EXIT_LOAD_FAILED = 1
+EXIT_BAD_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``devhost`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="host a Functions app until SIGINT/SIGTERM")
+    start.add_argument("--app", required=True, type=Path, help="path to the app's function_app.py")
+    start.add_argument(
+        "--port", type=int, default=7071, help="port to listen on; 0 picks a free one (default 7071)"
+    )
+    start.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    start.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where durable state, keys and blob receipts live (default: .devhost beside the app)",
+    )
+    timing = start.add_mutually_exclusive_group()
+    timing.add_argument(
+        "--skip-timers",
+        action="store_true",
+        help="fire durable timers as soon as nothing else is runnable (virtual clock)",
+    )
+    timing.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        metavar="X",
+        help="run durable timers X times faster than real time",
+    )
+    start.add_argument(
+        "--require-keys",
+        action="store_true",
+        help="enforce function/admin/system keys (generated once into the data dir)",
+    )
+    start.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=DEFAULT_MAX_BODY_BYTES / (1024 * 1024),
+        help="largest request body accepted, in MB (default 100, like Azure)",
+    )
+    start.add_argument(
+        "--blob-poll-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often blob triggers list their containers (default 1 s)",
+    )
+    start.add_argument("--log-level", default="INFO", help="host log level (default INFO)")
+    return parser
+
+
+def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
+    """One line per function: name, trigger, and the URL of HTTP triggers (as ``func start`` lists them)."""
+    router = running.app[HTTP_ROUTER]
+    http = {function.info.name: function for function in router.functions}
+    prefix = running.app[ROUTE_PREFIX]
+    base = f"{running.base_url}/{prefix}/" if prefix else f"{running.base_url}/"
+    lines = ["Functions:", ""]
+    for info in index.functions.values():
+        if info.name in http:
+            function = http[info.name]
+            methods = ",".join(sorted(function.methods)) if function.methods else "*"
+            url = base + function.route.template
+            lines.append(f"        {info.name}: [{methods}] {url}")
+        elif info.trigger_type == "eventGridTrigger":
+            lines.append(
+                f"        {info.name}: eventGridTrigger "
+                f"{running.base_url}/runtime/webhooks/eventgrid?functionName={info.name}"
+            )
+        elif info.trigger_type == "blobTrigger":
+            source = (
+                " (source EventGrid)" if str(info.trigger.get("source", "")).lower() == "eventgrid" else ""
+            )
+            lines.append(f"        {info.name}: blobTrigger {info.trigger.get('path')}{source}")
+        else:
+            lines.append(f"        {info.name}: {info.trigger_type}")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    app_path: Path = args.app
+    if not app_path.is_file():
+        print(f"devhost: no such app file: {app_path}", file=sys.stderr)
+        return EXIT_BAD_USAGE
+    try:
+        index = load_app(app_path)
+    except AppLoadError as error:
+        print(error.traceback_text, file=sys.stderr, end="")
+        print(f"devhost: {error}", file=sys.stderr)
+        return EXIT_LOAD_FAILED
+    data_dir: Path = args.data_dir or app_path.resolve().parent / ".devhost"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if args.skip_timers:
+        clock = Clock.skipping()
+    elif args.time_scale is not None:
+        clock = Clock.scaled(args.time_scale)
+    else:
+        clock = Clock.real()
+    engine = Engine(index, data_dir, clock=clock)
+    options = HostOptions(
+        data_dir=data_dir,
+        host=args.host,
+        port=args.port,
+        require_keys=args.require_keys,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        blob_poll_interval=args.blob_poll_interval,
+    )
+
+    def on_ready(running: RunningHost) -> None:
+        lines = describe_functions(index, running)
+        keys = running.app[HOST_KEYS]
+        if keys is not None:
+            lines += [
+                "",
+                f"Keys (from {keys.path}):",
+                f"        master: {keys.master_key}",
+                f"        function (default): {keys.default_function_key}",
+            ]
+            lines += [f"        system ({name}): {value}" for name, value in keys.system_keys.items()]
+        lines += ["", f"devhost ready on {running.base_url} (data dir {data_dir})"]
+        print("\n".join(lines), flush=True)
+
+    try:
+        asyncio.run(run_host(index, engine, options, on_ready=on_ready))
+    except OSError as error:
+        print(f"devhost: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return EXIT_LOAD_FAILED
+    except Exception:
+        # The engine failed to start (a corrupt store, for instance): say why, exit non-zero.
+        traceback.print_exc()
+        return EXIT_LOAD_FAILED
+    return 0
