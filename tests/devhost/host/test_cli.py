@@ -1,0 +1,76 @@
+"""The command line: function list, ready line, import failures and clean shutdown."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.devhost.host.support import APPS, REPO_ROOT, call, start_process
+
+pytestmark = pytest.mark.subprocess
+
+
+def test_start_prints_functions_and_ready_and_serves(tmp_path: Path) -> None:
+    host = start_process(APPS / "host_http" / "function_app.py", tmp_path, "--skip-timers")
+    try:
+        listing = "".join(host.output)
+        assert f"item_by_id: [GET] {host.base_url}/api/items/{{id:int}}" in listing
+        assert "greet: orchestrationTrigger" in listing
+        assert "make_greeting: activityTrigger" in listing
+        assert call("GET", host.url("/api/items/9")).text == "id=9"
+    finally:
+        assert host.terminate() == 0
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path: Path) -> None:
+    host = start_process(APPS / "host_http" / "function_app.py", tmp_path)
+    assert host.terminate() == 0
+    assert "Traceback" not in "".join(host.output)
+
+
+def test_require_keys_prints_the_keys(tmp_path: Path) -> None:
+    host = start_process(APPS / "host_http" / "function_app.py", tmp_path, "--require-keys")
+    try:
+        listing = "".join(host.output)
+        assert f"Keys (from {tmp_path / 'host_keys.json'})" in listing
+        assert "master: " in listing
+    finally:
+        host.terminate()
+
+
+def test_import_failure_prints_traceback_and_exits_non_zero(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app",
+            str(APPS / "host_broken" / "function_app.py"),
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "this app cannot be imported" in result.stderr
+    assert "ready" not in result.stdout
+
+
+def test_missing_app_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "devhost", "start", "--app", str(tmp_path / "nope.py"), "--port", "0"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "no such app file" in result.stderr

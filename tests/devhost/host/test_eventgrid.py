@@ -1,0 +1,151 @@
+"""The Event Grid webhook: both schemas, batches, the validation handshake and bad input."""
+
+import json
+
+from tests.devhost.host.support import InProcessHost, call, wait_until
+
+WEBHOOK = "/runtime/webhooks/eventgrid?functionName="
+NOTIFICATION = {"aeg-event-type": "Notification", "Content-Type": "application/json"}
+
+
+def grid_event(event_id: str, **extra: object) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "eventType": "Contoso.Items.ItemReceived",
+        "subject": f"items/{event_id}",
+        "topic": "/subscriptions/x/resourceGroups/y/providers/Microsoft.EventGrid/topics/items",
+        "eventTime": "2026-01-02T03:04:05.1234567Z",
+        "dataVersion": "1.0",
+        "data": {"item": event_id},
+        **extra,
+    }
+
+
+def received(host: InProcessHost) -> list[dict[str, object]]:
+    return list(host.module_value("on_event", "RECEIVED_EVENTS"))
+
+
+def test_event_grid_schema_event_reaches_the_function(events_host: InProcessHost) -> None:
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_event"),
+        body=json.dumps([grid_event("eg-1")]),
+        headers=NOTIFICATION,
+    )
+    assert reply.status == 202
+    seen = next(e for e in received(events_host) if e["id"] == "eg-1")
+    assert seen["type"] == "Contoso.Items.ItemReceived"
+    assert seen["subject"] == "items/eg-1"
+    assert seen["data"] == {"item": "eg-1"}
+    assert seen["data_version"] == "1.0"
+    assert str(seen["time"]).startswith("2026-01-02T03:04:05.123456")
+
+
+def test_batch_invokes_once_per_event(events_host: InProcessHost) -> None:
+    batch = [grid_event("batch-1"), grid_event("batch-2"), grid_event("batch-3")]
+    assert (
+        call(
+            "POST", events_host.url(WEBHOOK + "on_event"), body=json.dumps(batch), headers=NOTIFICATION
+        ).status
+        == 202
+    )
+    ids = [e["id"] for e in received(events_host)]
+    assert [i for i in ids if str(i).startswith("batch-")] == ["batch-1", "batch-2", "batch-3"]
+
+
+def test_single_cloud_event(events_host: InProcessHost) -> None:
+    cloud_event = {
+        "specversion": "1.0",
+        "id": "ce-1",
+        "type": "Contoso.Items.ItemShipped",
+        "source": "/contoso/items",
+        "subject": "items/ce-1",
+        "time": "2026-01-02T03:04:05Z",
+        "data": {"shipped": True},
+    }
+    reply = call(
+        "POST", events_host.url(WEBHOOK + "on_event"), body=json.dumps(cloud_event), headers=NOTIFICATION
+    )
+    assert reply.status == 202
+    seen = next(e for e in received(events_host) if e["id"] == "ce-1")
+    assert (seen["type"], seen["topic"], seen["data"]) == (
+        "Contoso.Items.ItemShipped",
+        "/contoso/items",
+        {"shipped": True},
+    )
+
+
+def test_subscription_validation_handshake(events_host: InProcessHost) -> None:
+    validation = grid_event(
+        "v-1",
+        eventType="Microsoft.EventGrid.SubscriptionValidationEvent",
+        data={"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},
+    )
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_event"),
+        body=json.dumps([validation]),
+        headers={"aeg-event-type": "SubscriptionValidation"},
+    )
+    assert reply.status == 200
+    assert reply.json() == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
+    assert all(e["id"] != "v-1" for e in received(events_host))
+
+
+def test_cloud_events_options_handshake(events_host: InProcessHost) -> None:
+    reply = call(
+        "OPTIONS",
+        events_host.url(WEBHOOK + "on_event"),
+        headers={"WebHook-Request-Origin": "eventgrid.azure.net"},
+    )
+    assert reply.status == 200
+    assert reply.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
+
+
+def test_malformed_json_is_400_with_reason(events_host: InProcessHost) -> None:
+    reply = call("POST", events_host.url(WEBHOOK + "on_event"), body="{not json", headers=NOTIFICATION)
+    assert reply.status == 400
+    assert "not JSON" in reply.json()["error"]
+
+
+def test_event_missing_required_fields_is_400(events_host: InProcessHost) -> None:
+    reply = call(
+        "POST", events_host.url(WEBHOOK + "on_event"), body=json.dumps([{"id": "x"}]), headers=NOTIFICATION
+    )
+    assert reply.status == 400
+    assert "eventType" in reply.json()["error"]
+
+
+def test_unknown_function_is_404(events_host: InProcessHost) -> None:
+    reply = call(
+        "POST", events_host.url(WEBHOOK + "nope"), body=json.dumps([grid_event("n")]), headers=NOTIFICATION
+    )
+    assert reply.status == 404
+
+
+def test_failing_function_is_500_so_event_grid_would_retry(events_host: InProcessHost) -> None:
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "failing_event"),
+        body=json.dumps([grid_event("f-1")]),
+        headers=NOTIFICATION,
+    )
+    assert reply.status == 500
+    assert "f-1" in reply.json()["error"]
+
+
+def test_event_grid_client_function_starts_an_orchestration(events_host: InProcessHost) -> None:
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "start_from_event"),
+        body=json.dumps([grid_event("o-1")]),
+        headers=NOTIFICATION,
+    )
+    assert reply.status == 202
+    instance_id = events_host.module_value("start_from_event", "STARTED_INSTANCES")[-1]
+
+    def completed() -> object:
+        status = call("GET", events_host.url(f"/runtime/webhooks/durabletask/instances/{instance_id}")).json()
+        return status if status.get("runtimeStatus") == "Completed" else None
+
+    assert wait_until(completed, what="orchestration started by an event")["output"] == {"item": "o-1"}

@@ -1,0 +1,107 @@
+"""HTTP triggers over real HTTP, with real azure.functions request and response objects."""
+
+import json
+
+from tests.devhost.host.support import InProcessHost, call
+
+
+def test_int_constrained_route_binds_route_params(http_host: InProcessHost) -> None:
+    reply = call("GET", http_host.url("/api/items/42"))
+    assert (reply.status, reply.text) == (200, "id=42")
+
+
+def test_literal_route_wins_over_parameter_route(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/items/special")).text == "special"
+
+
+def test_constraint_selects_between_templates(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/items/widget")).text == "name=widget"
+
+
+def test_request_maps_headers_query_body_and_route(http_host: InProcessHost) -> None:
+    reply = call(
+        "POST",
+        http_host.url("/api/describe/one/two?x=1&y=hello%20there"),
+        body=b"\x00\xffraw",
+        headers={"X-Trace": "abc", "Content-Type": "application/octet-stream"},
+    )
+    seen = reply.json()
+    assert seen["method"] == "POST"
+    assert seen["params"] == {"x": "1", "y": "hello there"}
+    assert seen["route_params"] == {"a": "one", "b": "two"}
+    assert seen["headers"]["x-trace"] == "abc"
+    assert seen["body"] == "\x00\xffraw"
+    assert seen["url"].endswith("/api/describe/one/two?x=1&y=hello%20there")
+
+
+def test_optional_route_parameter_can_be_omitted(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/describe/only")).json()["route_params"] == {"a": "only"}
+
+
+def test_catch_all_route(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/files/a/b/c.txt")).text == "path=a/b/c.txt"
+
+
+def test_default_route_is_the_function_name(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/default_route")).status == 200
+
+
+def test_method_not_listed_is_not_found(http_host: InProcessHost) -> None:
+    assert call("DELETE", http_host.url("/api/describe/one")).status == 404
+
+
+def test_unknown_route_is_404(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/no/such/thing")).status == 404
+
+
+def test_async_function_returns_bytes_status_and_mimetype(http_host: InProcessHost) -> None:
+    payload = bytes(range(256))
+    reply = call("POST", http_host.url("/api/echo"), body=payload)
+    assert reply.status == 201
+    assert reply.body == payload
+    assert reply.headers["Content-Type"] == "application/octet-stream"
+
+
+def test_text_response_gets_charset_in_content_type(http_host: InProcessHost) -> None:
+    reply = call("GET", http_host.url("/api/items/1"))
+    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_explicit_content_type_header_wins(http_host: InProcessHost) -> None:
+    reply = call("GET", http_host.url("/api/teapot"))
+    assert reply.status == 418
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(reply.body) == {"short": "stout"}
+
+
+def test_repeated_response_headers_are_all_sent(http_host: InProcessHost) -> None:
+    reply = call("GET", http_host.url("/api/cookies"))
+    assert reply.headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/"]
+    assert reply.headers["X-Custom"] == "yes"
+
+
+def test_string_return_value_is_the_body(http_host: InProcessHost) -> None:
+    reply = call("GET", http_host.url("/api/plain-string"))
+    assert (reply.status, reply.text) == (200, "just a string")
+
+
+def test_named_http_output_binding(http_host: InProcessHost) -> None:
+    reply = call("GET", http_host.url("/api/named-output"))
+    assert (reply.status, reply.text) == (202, "set through the named output")
+
+
+def test_context_parameter_receives_invocation_context(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/with-context")).text == "with_context:True"
+
+
+def test_raising_function_is_500_and_host_keeps_serving(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/raises")).status == 500
+    assert call("GET", http_host.url("/api/items/3")).status == 200
+
+
+def test_unsupported_return_type_is_500(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/wrong-type")).status == 500
+
+
+def test_keys_are_not_enforced_by_default(http_host: InProcessHost) -> None:
+    assert call("GET", http_host.url("/api/secured/admin")).status == 200

@@ -1,0 +1,73 @@
+"""--require-keys: function, admin and system keys from the data dir; request size limit."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devhost.keys import KEYS_FILE, load_or_create_keys
+from tests.devhost.host.support import InProcessHost, call, in_process_host
+
+
+@pytest.fixture(scope="module")
+def keyed_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHost]:
+    with in_process_host("host_http", tmp_path_factory.mktemp("keyed-host"), require_keys=True) as host:
+        yield host
+
+
+def keys_of(host: InProcessHost):  # type: ignore[no-untyped-def]
+    return load_or_create_keys(host.data_dir)
+
+
+def test_keys_are_generated_once_into_the_data_dir(tmp_path: Path) -> None:
+    first = load_or_create_keys(tmp_path)
+    second = load_or_create_keys(tmp_path)
+    assert (tmp_path / KEYS_FILE).is_file()
+    assert first.master_key == second.master_key
+    assert first.default_function_key == second.default_function_key
+    assert first.master_key != first.default_function_key
+
+
+def test_function_level_without_key_is_401(keyed_host: InProcessHost) -> None:
+    assert call("GET", keyed_host.url("/api/secured/function")).status == 401
+
+
+def test_function_key_in_code_query(keyed_host: InProcessHost) -> None:
+    key = keys_of(keyed_host).default_function_key
+    assert call("GET", keyed_host.url(f"/api/secured/function?code={key}")).status == 200
+
+
+def test_function_key_in_header(keyed_host: InProcessHost) -> None:
+    key = keys_of(keyed_host).default_function_key
+    reply = call("GET", keyed_host.url("/api/secured/function"), headers={"x-functions-key": key})
+    assert reply.status == 200
+
+
+def test_wrong_key_is_401(keyed_host: InProcessHost) -> None:
+    assert call("GET", keyed_host.url("/api/secured/function?code=wrong")).status == 401
+
+
+def test_admin_level_rejects_function_key(keyed_host: InProcessHost) -> None:
+    key = keys_of(keyed_host).default_function_key
+    assert call("GET", keyed_host.url(f"/api/secured/admin?code={key}")).status == 401
+
+
+def test_admin_level_accepts_master_key(keyed_host: InProcessHost) -> None:
+    key = keys_of(keyed_host).master_key
+    assert call("GET", keyed_host.url(f"/api/secured/admin?code={key}")).status == 200
+
+
+def test_anonymous_functions_stay_open(keyed_host: InProcessHost) -> None:
+    assert call("GET", keyed_host.url("/api/items/5")).status == 200
+
+
+def test_durable_client_works_with_keys_required(keyed_host: InProcessHost) -> None:
+    reply = call("POST", keyed_host.url("/api/run/greet"), body='"keys"')
+    assert reply.status == 200
+    assert reply.text == "Hello, keys!"
+
+
+def test_oversized_body_is_413_and_host_keeps_serving(tmp_path: Path) -> None:
+    with in_process_host("host_http", tmp_path, max_body_bytes=1024) as host:
+        assert call("POST", host.url("/api/echo"), body=b"x" * 4096).status == 413
+        assert call("POST", host.url("/api/echo"), body=b"x" * 512).status == 201
