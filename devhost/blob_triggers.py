@@ -205,6 +205,7 @@ class BlobTriggerService:
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self.poll_rounds = 0  # completed polling rounds, so callers can wait for "at least one more look"
         for info in index.of_type("blobTrigger"):
             try:
                 self.triggers[info.name] = BlobTrigger(
@@ -253,6 +254,7 @@ class BlobTriggerService:
                 except Exception as error:
                     # Storage down or container missing: keep serving and try again next round.
                     LOGGER.debug("blob poll for %s failed: %s", trigger.info.name, error)
+            self.poll_rounds += 1
             await asyncio.sleep(self.poll_interval)
 
     async def poll_once(self, trigger: BlobTrigger) -> None:
