@@ -265,3 +265,52 @@ def test_compact_header_and_degree_without_preposition() -> None:
             "graduation_year": 2018,
         }
     ]
+
+
+def test_generate_respects_formats_bounds_and_const() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "day": {"type": "string", "format": "date"},
+            "mail": {"type": "string", "format": "email"},
+            "id": {"type": "string", "format": "uuid"},
+            "code": {"type": "string", "minLength": 30, "maxLength": 31},
+            "short": {"type": "string", "maxLength": 3},
+            "pct": {"type": "number", "minimum": 5, "maximum": 7},
+            "count": {"type": "integer", "exclusiveMinimum": 10},
+            "ceiling": {"type": "integer", "maximum": 0},
+            "fixed": {"const": "v1"},
+            "flag": {"type": "boolean"},
+            "either": {"anyOf": [{"type": "null"}, {"type": "integer"}]},
+            "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+            "free": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+        "required": [
+            "when",
+            "day",
+            "mail",
+            "id",
+            "code",
+            "short",
+            "pct",
+            "count",
+            "ceiling",
+            "fixed",
+            "flag",
+        ],
+    }
+    value = generate(schema)
+    assert validate(value, schema) == []
+    assert value["fixed"] == "v1"
+    assert value["either"] == 1  # a concrete branch is preferred over null
+    assert value["count"] == 11
+    assert len(value["tags"]) == 2
+    assert validate({"free": {"a": "x"}}, schema) != []
+
+
+def test_conform_keeps_null_for_nullable_and_generates_for_wrong_types() -> None:
+    schema = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert conform(None, schema) is None
+    assert conform(42, schema) == "42"
+    assert conform({"a": 1}, {"type": "integer"}) == 1

@@ -447,3 +447,39 @@ def test_unknown_path_and_huge_body_get_json_errors(emulator: EmulatorThread) ->
     )
     assert huge.status == 413
     assert "exceeds the limit" in huge.json()["error"]["message"]
+
+
+def test_streamed_tool_call_reassembles(emulator: EmulatorThread) -> None:
+    client = openai_client(emulator.settings)
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "parameters": {
+                "type": "object",
+                "properties": {"query": {"type": "string"}},
+                "required": ["query"],
+            },
+        },
+    }
+    chunks = list(
+        client.chat.completions.create(
+            model=CHAT,
+            messages=[{"role": "user", "content": "find"}],
+            tools=[tool],
+            stream=True,  # type: ignore[list-item]
+        )
+    )
+    arguments = ""
+    names = []
+    for chunk in chunks:
+        for delta_call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            if delta_call.function and delta_call.function.name:
+                names.append(delta_call.function.name)
+            if delta_call.function and delta_call.function.arguments:
+                arguments += delta_call.function.arguments
+    assert names == ["lookup"]
+    assert json.loads(arguments) == {"query": "emulated query"}
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
+        "tool_calls"
+    ]
