@@ -46,6 +46,8 @@ from bench.workloads import SIZES, WARM_UP, WORKLOADS, Sizes  # noqa: E402
 PEERS: tuple[str, ...] = ("dbos", "durabletask")
 SYSTEMS: tuple[str, ...] = ("devhost", *PEERS)
 FLOOR = "floor"
+# Run order: the floor right after devhost, so W3's ratio compares two runs made under the same machine load.
+RUN_ORDER: tuple[str, ...] = ("devhost", FLOOR, *PEERS)
 CHILD_RESULT_PREFIX = "BENCH-RESULT "
 # Issue goals, printed next to the ratios.
 W1_GOAL = 1.5
@@ -233,7 +235,7 @@ def parse_only(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(f"--only takes names from {choices}; got {text!r}")
     if "devhost" in names and FLOOR not in names:
         names.append(FLOOR)
-    return [name for name in (*SYSTEMS, FLOOR) if name in names]
+    return [name for name in RUN_ORDER if name in names]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", choices=sorted(SIZES), default="full")
-    parser.add_argument("--only", type=parse_only, default=[*SYSTEMS, FLOOR], help="comma-separated systems")
+    parser.add_argument("--only", type=parse_only, default=list(RUN_ORDER), help="comma-separated systems")
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the median is reported")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help=argparse.SUPPRESS)
