@@ -187,10 +187,8 @@ class OpenAIEmulator:
         seconds = max(1, round(decision.retry_after_s))
         message = (
             f"Requests to the {deployment.kind} operation under Azure OpenAI API version "
-            f"{DEFAULT_API_VERSION} have "
-            f"exceeded the rate limit of the emulated deployment {deployment.name}. Please retry after "
-            f"{seconds} "
-            "seconds."
+            f"{DEFAULT_API_VERSION} have exceeded {decision.limit} rate limit of the emulated deployment "
+            f"{deployment.name}. Please retry after {seconds} seconds."
         )
         body = {"error": {"code": "429", "message": message}}
         return decision, web.json_response(body, status=429, headers=retry_after_headers(decision))

@@ -17,6 +17,8 @@ class RateDecision:
     retry_after_s: float
     remaining_requests: int
     remaining_tokens: int
+    limit: str = ""
+    """`token` or `call` when refused: which limit was hit (Azure names it in the message)."""
 
 
 class SlidingWindowLimiter:
@@ -72,7 +74,8 @@ class SlidingWindowLimiter:
             if not over_tokens or tokens <= remaining_tokens + freed_tokens:
                 break
         retry_after = max(0.001, wait_until - now)
-        return RateDecision(False, retry_after, remaining_requests, remaining_tokens)
+        limit = "token" if over_tokens else "call"
+        return RateDecision(False, retry_after, remaining_requests, remaining_tokens, limit)
 
 
 def retry_after_headers(decision: RateDecision) -> dict[str, str]:

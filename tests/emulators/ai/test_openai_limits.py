@@ -28,7 +28,7 @@ def test_rpm_limit_gives_429_with_azure_headers_then_recovers(emulator: Emulator
     assert int(headers["retry-after"]) >= 1
     assert headers["x-ratelimit-remaining-requests"] == "0"
     assert "x-ratelimit-remaining-tokens" in headers
-    assert "exceeded the rate limit" in str(raised.value)
+    assert "exceeded call rate limit" in str(raised.value)
     time.sleep(retry_after_ms / 1000)  # honour exactly what the service advertised
     again = client.chat.completions.create(model=LIMITED_RPM, messages=MESSAGES)  # type: ignore[arg-type]
     assert again.choices[0].message.content
@@ -50,6 +50,7 @@ def test_tpm_limit_counts_prompt_and_max_tokens(emulator: EmulatorThread) -> Non
             await client.chat.completions.create(model=LIMITED_TPM, messages=MESSAGES, max_tokens=100)  # type: ignore[arg-type]
             with pytest.raises(openai.RateLimitError) as raised:
                 await client.chat.completions.create(model=LIMITED_TPM, messages=MESSAGES, max_tokens=100)  # type: ignore[arg-type]
+            assert "exceeded token rate limit" in str(raised.value)
             wait_ms = int(raised.value.response.headers["retry-after-ms"])
             await asyncio.sleep(wait_ms / 1000)
             ok = await client.chat.completions.create(model=LIMITED_TPM, messages=MESSAGES, max_tokens=100)  # type: ignore[arg-type]
