@@ -10,11 +10,38 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities import (
+    calls,
+    document_intelligence,
+    jobs,
+    openai_structured,
+    recordings,
+    reports,
+    scheduling,
+    transcription,
+)
 from orchestrators import batch_screening, candidate_pipeline, interview
+from triggers import acs_callbacks, blob_intake, event_grid, http_api
 
-# Anonymous at the app level: the HTTP API endpoints declare their own level, and the ACS callback endpoint
-# authenticates with the secret in its URL (ACS cannot send a function key header).
+# Function keys by default; each HTTP route states its own level (health and the ACS callback are anonymous,
+# the callback authenticating with the secret in its URL because ACS cannot send a key).
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (candidate_pipeline.bp, interview.bp, batch_screening.bp):
+for blueprint in (
+    candidate_pipeline.bp,
+    interview.bp,
+    batch_screening.bp,
+    http_api.bp,
+    blob_intake.bp,
+    event_grid.bp,
+    acs_callbacks.bp,
+    calls.bp,
+    document_intelligence.bp,
+    jobs.bp,
+    openai_structured.bp,
+    recordings.bp,
+    reports.bp,
+    scheduling.bp,
+    transcription.bp,
+):
     app.register_functions(blueprint)

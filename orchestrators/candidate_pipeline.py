@@ -37,6 +37,7 @@ from orchestrators.status import StatusTracker
 from orchestrators.steps import (
     EventInbox,
     StepFailedError,
+    await_task,
     call_step,
     failure_from_task_error,
     log_progress,
@@ -112,7 +113,9 @@ class _CandidateRun:
         self.input = pipeline_input
         self.instance_id: str = context.instance_id
         self.status = StatusTracker(context, pipeline_input.job_id)
-        self.inbox = EventInbox(context)
+        self.inbox = EventInbox(
+            context, [EventName.RECRUITER_DECISION.value, EventName.CANDIDATE_WITHDREW.value]
+        )
         self.profile: CandidateProfile | None = None
         self.screening: ScreeningResult | None = None
         self.recruiter_decision: RecruiterDecision | None = None
@@ -130,6 +133,7 @@ class _CandidateRun:
             DOCUMENT_RETRY,
             ExtractResumeTextInput(instance_id=self.instance_id, job_id=job_id, resume=self.input.resume),
             ExtractResumeTextOutput,
+            inbox=self.inbox,
         )
         text = require(extracted.text, "extract_resume_text", "text reference")
 
@@ -140,6 +144,7 @@ class _CandidateRun:
             AI_RETRY,
             ParseCandidateProfileInput(instance_id=self.instance_id, resume_text=text),
             ParseCandidateProfileOutput,
+            inbox=self.inbox,
         )
         self.profile = require(parsed.profile, "parse_candidate_profile", "profile")
 
@@ -150,6 +155,7 @@ class _CandidateRun:
             AI_RETRY,
             ScreenCandidateInput(instance_id=self.instance_id, job_id=job_id, profile=self.profile),
             ScreenCandidateOutput,
+            inbox=self.inbox,
         )
         self.screening = require(screened.result, "screen_candidate", "screening result")
         self.status.update(screening_score=self.screening.score, screening_decision=self.screening.decision)
@@ -173,6 +179,7 @@ class _CandidateRun:
             TRANSCRIPTION_RETRY,
             TranscribeRecordingInput(instance_id=self.instance_id, recordings=interview.recordings),
             TranscribeRecordingOutput,
+            inbox=self.inbox,
         )
         self.transcript = require(transcribed.transcript, "transcribe_recording", "transcript")
 
@@ -183,6 +190,7 @@ class _CandidateRun:
             AI_RETRY,
             ScoreTranscriptInput(instance_id=self.instance_id, job_id=job_id, transcript=self.transcript),
             ScoreTranscriptOutput,
+            inbox=self.inbox,
         )
         self.interview_score = require(scored.score, "score_transcript", "interview score")
         self.status.update(interview_overall=self.interview_score.overall)
@@ -223,11 +231,12 @@ class _CandidateRun:
             candidate_time_zone=self.input.contact.time_zone,
         )
         try:
-            raw = yield self.context.call_sub_orchestrator(
+            interview_task = self.context.call_sub_orchestrator(
                 INTERVIEW_ORCHESTRATOR,
                 interview_input.model_dump(mode="json"),
                 interview_instance_id(self.instance_id),
             )
+            raw = yield from await_task(self.context, self.inbox, interview_task)
         except Exception as error:  # the interview reports its own failures as data; this is a crash
             raise StepFailedError("interview", failure_from_task_error("interview", error)) from error
         interview = parse_model(InterviewOutput, raw)
@@ -260,7 +269,12 @@ class _CandidateRun:
             completed_at=self.context.current_utc_datetime,
         )
         written = yield from call_step(
-            self.context, "write_candidate_report", REPORT_RETRY, report_input, WriteCandidateReportOutput
+            self.context,
+            "write_candidate_report",
+            REPORT_RETRY,
+            report_input,
+            WriteCandidateReportOutput,
+            inbox=self.inbox,
         )
         final_stage = _OUTCOME_STAGE[outcome]
         self.status.update(

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
-JOB_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+JOB_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 """Job ids are lower-case slugs: safe in blob paths, URLs and instance ids (which forbid ``/ \\ # ?``)."""
 
 RESUME_CONTAINER = "resumes"
@@ -87,3 +87,8 @@ def batch_child_instance_id(batch_id: str, resume_blob: str) -> str:
 def interview_instance_id(candidate_id: str) -> str:
     """Return the id of the ``interview`` sub-orchestration of candidate instance ``candidate_id``."""
     return f"{candidate_id}.interview"
+
+
+def job_id_of_instance(instance_id: str) -> str:
+    """Return the job id every id of this module starts with (candidate, batch, child and interview ids)."""
+    return validate_job_id(instance_id.split(".", 1)[0])

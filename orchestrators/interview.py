@@ -9,8 +9,9 @@ Output
     ``withdrawn``, ``recording_missing`` or ``failed`` (with the typed failure). The interview never raises
     for a business outcome; the parent decides what each one means.
 Activities (retry policy)
-    ``schedule_interview`` (SCHEDULING_RETRY), ``place_interview_call`` (CALL_RETRY), ``hang_up_call``
-    (CALL_RETRY, best effort), ``fetch_call_recording`` (RECORDING_RETRY).
+    ``schedule_interview`` (SCHEDULING_RETRY), ``place_interview_call`` (CALL_RETRY),
+    ``start_call_recording`` (CALL_RETRY, once connected), ``hang_up_call`` (CALL_RETRY, best effort),
+    ``fetch_call_recording`` (RECORDING_RETRY).
 Events
     ``RescheduleRequested`` and ``CandidateWithdrew`` while waiting for the slot; ``CandidateWithdrew`` also
     until the call connects; ``CallConnected`` / ``CallFailed`` / ``CallEnded`` per call (events of an earlier
@@ -43,6 +44,7 @@ from orchestrators.steps import (
     wait_for_events,
 )
 from shared.decisions import call_retry_delay
+from shared.errors import ErrorCode, FailureInfo
 from shared.models import (
     CallConnected,
     CallEnded,
@@ -63,6 +65,8 @@ from shared.models import (
     ScheduleInterviewInput,
     ScheduleInterviewOutput,
     Stage,
+    StartCallRecordingInput,
+    StartCallRecordingOutput,
 )
 from shared.retry import CALL_RETRY, RECORDING_RETRY, SCHEDULING_RETRY
 
@@ -111,7 +115,7 @@ class _InterviewRun:
         self.input = interview_input
         self.instance_id: str = context.instance_id
         self.status = StatusTracker(context, interview_input.job_id)
-        self.inbox = EventInbox(context)
+        self.inbox = EventInbox(context, [_RESCHEDULE, _WITHDREW, _CALLED, _FAILED, _ENDED, _RECORDING])
         self.slot: InterviewSlot | None = None
         self.call_attempts = 0
 
@@ -131,6 +135,7 @@ class _InterviewRun:
                 RECORDING_RETRY,
                 FetchCallRecordingInput(instance_id=self.instance_id, recording=recording),
                 FetchCallRecordingOutput,
+                inbox=self.inbox,
             )
         except _InterviewEndedError as ended:
             self.status.update(_ENDED_STAGE[ended.outcome], detail=ended.outcome.value)
@@ -164,6 +169,7 @@ class _InterviewRun:
                         not_before=not_before,
                     ),
                     ScheduleInterviewOutput,
+                    inbox=self.inbox,
                 )
                 self.slot = require(booked.slot, "schedule_interview", "slot")
                 self.status.update(Stage.WAITING_FOR_SLOT, slot_start=self.slot.start)
@@ -203,11 +209,13 @@ class _InterviewRun:
                     attempt=attempt,
                 ),
                 PlaceInterviewCallOutput,
+                inbox=self.inbox,
             )
             call_id = require(placed.call_connection_id, "place_interview_call", "call connection id")
-            answered = yield from self.wait_for_answer(call_id)
-            if answered:
+            connected = yield from self.wait_for_answer(call_id)
+            if connected is not None:
                 log_progress(self.context, "call connected on attempt %d", self.call_attempts)
+                yield from self.start_recording(placed, connected)
                 return placed
             log_progress(self.context, "call attempt %d not answered", self.call_attempts)
             if attempt + 1 < MAX_CALL_ATTEMPTS:
@@ -220,8 +228,34 @@ class _InterviewRun:
                     raise _InterviewEndedError(InterviewOutcome.WITHDRAWN)
         raise _InterviewEndedError(InterviewOutcome.NO_SHOW)
 
-    def wait_for_answer(self, call_id: str) -> Generator[Any, Any, bool]:
-        """Wait for this call to connect; ``False`` when it failed, ended or rang out unanswered."""
+    def start_recording(
+        self, placed: PlaceInterviewCallOutput, connected: CallConnected
+    ) -> Generator[Any, Any, None]:
+        """Start recording the connected call; the question flow begins once ACS reports it recording.
+
+        Without a recording the interview is worthless, so a recording that cannot start hangs up and fails.
+        """
+        server_call_id = connected.server_call_id or placed.server_call_id
+        try:
+            if not server_call_id:
+                raise StepFailedError(
+                    "start_call_recording",
+                    FailureInfo.of(ErrorCode.CALL_FAILED, "the connected call has no server call id"),
+                )
+            yield from call_step(
+                self.context,
+                "start_call_recording",
+                CALL_RETRY,
+                StartCallRecordingInput(instance_id=self.instance_id, server_call_id=server_call_id),
+                StartCallRecordingOutput,
+                inbox=self.inbox,
+            )
+        except StepFailedError:
+            yield from self.hang_up(connected.call_connection_id)
+            raise
+
+    def wait_for_answer(self, call_id: str) -> Generator[Any, Any, CallConnected | None]:
+        """Wait for this call to connect; ``None`` when it failed, ended or rang out unanswered."""
         deadline = self.context.current_utc_datetime + RING_TIMEOUT
         while True:
             name, payload = yield from wait_for_events(
@@ -229,21 +263,22 @@ class _InterviewRun:
             )
             if name is None:
                 yield from self.hang_up(call_id)  # stop a phone still ringing before calling again
-                return False
+                return None
             if name == _WITHDREW:
                 yield from self.hang_up(call_id)
                 raise _InterviewEndedError(InterviewOutcome.WITHDRAWN)
             if name == _CALLED:
-                if parse_model(CallConnected, payload).call_connection_id == call_id:
-                    return True
+                connected = parse_model(CallConnected, payload)
+                if connected.call_connection_id == call_id:
+                    return connected
                 continue  # a late event of an earlier attempt's call
             if name == _FAILED:
                 failed_call = parse_model(CallFailed, payload).call_connection_id
                 if failed_call in (None, call_id):
-                    return False
+                    return None
                 continue
             if parse_model(CallEnded, payload).call_connection_id == call_id:
-                return False
+                return None
 
     def wait_for_call_end(self, placed: PlaceInterviewCallOutput) -> Generator[Any, Any, None]:
         """Wait while the question flow runs; hang up a call that outlives :data:`CALL_MAX_DURATION`."""
@@ -286,6 +321,7 @@ class _InterviewRun:
                 CALL_RETRY,
                 HangUpCallInput(instance_id=self.instance_id, call_connection_id=call_id),
                 HangUpCallOutput,
+                inbox=self.inbox,
             )
         except StepFailedError as failed:
             log_progress(self.context, "hang up failed (%s); continuing", failed.failure.code.value)

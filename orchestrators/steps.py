@@ -69,6 +69,21 @@ def failure_from_task_error(activity: str, error: BaseException) -> FailureInfo:
     return FailureInfo.of(code, f"{activity} failed after its retries: {first_line}")
 
 
+def await_task(
+    context: df.DurableOrchestrationContext, inbox: EventInbox | None, task: Any
+) -> Generator[Any, Any, Any]:
+    """Yield ``task`` and return its result, registering the inbox's fresh event waits on the way.
+
+    A wait only counts as open once it has been yielded, so fresh waits ride along in a ``task_any`` with
+    ``task``; whichever finishes first, ``task`` is then awaited on its own (at once if already done).
+    """
+    fresh = inbox.unregistered() if inbox is not None else []
+    if fresh:
+        yield context.task_any([task, *fresh])
+        inbox.mark_registered(fresh)  # type: ignore[union-attr]  # fresh is empty without an inbox
+    return (yield task)
+
+
 def call_step(
     context: df.DurableOrchestrationContext,
     activity: str,
@@ -76,6 +91,7 @@ def call_step(
     payload: BaseModel,
     output_model: type[OutputT],
     *,
+    inbox: EventInbox | None = None,
     step: str | None = None,
 ) -> Step[OutputT]:
     """Call ``activity`` with its retry policy and return its validated output.
@@ -83,8 +99,9 @@ def call_step(
     Raises :class:`StepFailedError` when the activity returned a typed failure (permanent: never retried)
     or still raised after its last retry (transient faults that did not heal).
     """
+    task = context.call_activity_with_retry(activity, retry, payload.model_dump(mode="json"))
     try:
-        raw = yield context.call_activity_with_retry(activity, retry, payload.model_dump(mode="json"))
+        raw = yield from await_task(context, inbox, task)
     except Exception as error:  # the SDK raises a bare Exception for a task that failed all its attempts
         raise StepFailedError(step or activity, failure_from_task_error(activity, error)) from error
     output = parse_model(output_model, raw)
@@ -101,33 +118,52 @@ def require(value: ValueT | None, step: str, what: str) -> ValueT:
 
 
 class EventInbox:
-    """One pending wait per external event name, reused until its event arrives.
+    """Keeps one open wait per external event name an orchestration listens to, for its whole life.
 
-    The SDK hands a raised event to the newest open wait of that name. A wait created and then abandoned
-    (another task won the race) stays open, so creating a fresh wait every time would let an event that
-    arrives between two waits land in an abandoned task and be lost. Reusing the one pending task per name
-    keeps every event for the next wait that asks for it.
+    Two quirks of the SDK's replay (azure-functions-durable 1.x) shape this:
+
+    - An event that arrives while no wait of its name is open is buffered, and the buffered event is then
+      handed to *every* wait of that name created later in the execution, not just the first: a second
+      wait would see the old event again. So a wait for every name must be open before any event of that
+      name can arrive, and a consumed wait is replaced right away; then no event is ever buffered.
+    - A wait is open only once it has been yielded. Fresh waits therefore ride along with the next task
+      the orchestrator yields (:func:`await_task`, :func:`wait_for_events`).
+
+    An event that arrives while the orchestrator does something else completes its open wait and stays
+    there, so the next wait for that name returns it at once: nothing is lost or delivered twice.
     """
 
-    def __init__(self, context: df.DurableOrchestrationContext) -> None:
+    def __init__(self, context: df.DurableOrchestrationContext, names: Sequence[str]) -> None:
         self._context = context
         self._pending: dict[str, Any] = {}
+        self._unregistered: list[Any] = []
+        for name in names:
+            self._open(name)
+
+    def _open(self, name: str) -> None:
+        task = self._context.wait_for_external_event(name)
+        self._pending[name] = task
+        self._unregistered.append(task)
 
     def wait(self, name: str) -> Any:
-        """Return the pending wait task for ``name``, creating it if none is open."""
-        task = self._pending.get(name)
-        if task is None:
-            task = self._context.wait_for_external_event(name)
-            self._pending[name] = task
-        return task
+        """Return the open wait task for ``name`` (a name the inbox was created with)."""
+        return self._pending[name]
 
     def take(self, task: Any) -> str:
-        """Mark ``task`` (a wait that completed) as consumed and return its event name."""
+        """Consume ``task`` (a wait that completed), open its replacement and return the event name."""
         for name, pending in self._pending.items():
             if pending is task:
-                del self._pending[name]
+                self._open(name)
                 return name
-        raise KeyError("task is not a pending event wait of this inbox")
+        raise KeyError("task is not an open event wait of this inbox")
+
+    def unregistered(self) -> list[Any]:
+        """Return the waits not yet yielded: they must go out with the next yield."""
+        return list(self._unregistered)
+
+    def mark_registered(self, tasks: Sequence[Any]) -> None:
+        """Record that ``tasks`` were yielded (the SDK now delivers their events to them)."""
+        self._unregistered = [task for task in self._unregistered if all(task is not t for t in tasks)]
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -149,8 +185,12 @@ def wait_for_events(
     timer is cancelled when an event wins, so the instance does not linger waiting for it.
     """
     timer = context.create_timer(as_utc(deadline))
-    waits = [inbox.wait(name) for name in names]
-    winner = yield context.task_any([*waits, timer])
+    wanted = [inbox.wait(name) for name in names]
+    fresh = [task for task in inbox.unregistered() if all(task is not w for w in wanted)]
+    winner = yield context.task_any([*wanted, timer, *fresh])
+    inbox.mark_registered([*wanted, *fresh])
+    while winner is not timer and all(winner is not w for w in wanted):
+        winner = yield context.task_any([*wanted, timer])  # another name's event arrived: keep it for later
     if winner is timer:
         return None, None
     timer.cancel()

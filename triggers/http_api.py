@@ -1,0 +1,634 @@
+"""The HTTP API: submit candidates, see where they stand, send them events, cancel them, screen in batches.
+
+Routes (under the host's ``api`` prefix; function-key auth except ``health``):
+
+- ``POST /jobs/{job_id}/candidates``: JSON (``resume_blob`` or ``resume_url`` + contact details) or a
+  multipart upload (``resume`` file + the same fields). 202 with the candidate's status URL when started,
+  200 when this resume already runs for this job; 404 unknown job, 400 field errors, 415 file type, 413 size.
+- ``GET /candidates/{id}``: the domain view (:func:`triggers.views.candidate_view`); 404 unknown.
+- ``GET /jobs/{job_id}/candidates?status=&top=&continuation_token=``: one page of candidate views; the
+  next page's token comes back in the body and the ``x-ms-continuation-token`` header.
+- ``POST /candidates/{id}/events/{name}``: ``RecruiterDecision``, ``RescheduleRequested`` and
+  ``CandidateWithdrew`` with validated bodies, delivered to the instance that waits for them.
+- ``POST /candidates/{id}/cancel``: terminate the candidate (and its running interview).
+- ``POST /jobs/{job_id}/screenings`` and ``GET /screenings/{id}``: start and watch ``batch_screening``.
+- ``GET /health``: each dependency checked with a timeout.
+
+Only this API's own URLs are handed out, never the durable extension's management URLs, which embed the
+system key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import re
+from typing import Any, Self
+from urllib.parse import quote, urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orchestrators.batch_screening import ORCHESTRATOR_NAME as BATCH_SCREENING
+from orchestrators.candidate_pipeline import ORCHESTRATOR_NAME as CANDIDATE_PIPELINE
+from orchestrators.identity import (
+    InvalidIdentifierError,
+    batch_instance_id,
+    interview_instance_id,
+    job_instance_prefix,
+    normalize_resume_blob,
+    validate_job_id,
+)
+from shared.models import (
+    BatchCandidate,
+    BatchScreeningInput,
+    BlobRef,
+    CandidateContact,
+    CandidateWithdrew,
+    EventName,
+    RecruiterDecision,
+    RescheduleRequested,
+    Stage,
+)
+from shared.settings import get_settings
+from triggers.health import check_dependencies
+from triggers.intake import (
+    LOGGER,
+    MAX_RESUME_BYTES,
+    ResumeTooLargeError,
+    UnknownJobError,
+    UnsupportedResumeError,
+    contact_from_metadata,
+    ensure_job_exists,
+    existing_resume,
+    resume_content_type,
+    start_candidate,
+    store_uploaded_resume,
+    valid_time_zone,
+)
+from triggers.views import INTERVIEW_STAGES, InstanceSnapshot, candidate_view, screening_view
+
+bp = df.Blueprint()
+
+API_AUTH = func.AuthLevel.FUNCTION
+JSON_TYPE = "application/json"
+CONTINUATION_HEADER = "x-ms-continuation-token"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_BATCH_SIZE = 200
+"""Resumes one batch may hold: its input (blob names, contacts) must stay below the 64 KB history cap."""
+# Multipart framing adds a little to the file itself; anything beyond this cannot hold an acceptable resume.
+MAX_UPLOAD_BYTES = MAX_RESUME_BYTES + 64 * 1024
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_RUNTIME_STATUSES = {status.value.lower(): status for status in df.OrchestrationRuntimeStatus}
+
+# ----------------------------------------------------------------------------------------------------
+# Request bodies
+
+
+class ContactFields(BaseModel):
+    """Contact details of an application (personal data: validated, never logged)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, description="E.164, e.g. +14155550100")
+    time_zone: str = Field(default="UTC", description="IANA time zone of the candidate")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise ValueError("not an email address")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not _E164.fullmatch(value):
+            raise ValueError("phone must be in E.164 form, e.g. +14155550100")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return valid_time_zone(value)
+
+    def contact(self) -> CandidateContact:
+        """Return the contact details as the pipeline models them."""
+        return CandidateContact(name=self.name, email=self.email, phone=self.phone, time_zone=self.time_zone)
+
+
+class CandidateSubmission(ContactFields):
+    """JSON body of ``POST /jobs/{job_id}/candidates``: a resume already in Blob storage."""
+
+    resume_blob: str | None = Field(default=None, description="blob name in the resumes container")
+    resume_url: str | None = Field(default=None, description="URL of the blob in the resumes container")
+
+    @model_validator(mode="after")
+    def _one_resume(self) -> Self:
+        if (self.resume_blob is None) == (self.resume_url is None):
+            raise ValueError("give exactly one of resume_blob and resume_url")
+        return self
+
+
+class CancelRequest(BaseModel):
+    """Optional body of ``POST /candidates/{id}/cancel``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="cancelled through the API", max_length=500)
+
+
+class ScreeningRequest(BaseModel):
+    """Body of ``POST /jobs/{job_id}/screenings``; without ``resume_blobs``, every resume of the job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resume_blobs: list[str] | None = Field(default=None, max_length=MAX_BATCH_SIZE)
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+    shortlist_size: int = Field(default=10, ge=1, le=MAX_BATCH_SIZE)
+
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    EventName.RECRUITER_DECISION.value: RecruiterDecision,
+    EventName.RESCHEDULE_REQUESTED.value: RescheduleRequested,
+    EventName.CANDIDATE_WITHDREW.value: CandidateWithdrew,
+}
+"""Events the API accepts; call and recording events come only from ACS and Event Grid."""
+
+# ----------------------------------------------------------------------------------------------------
+# Responses
+
+
+class ApiError(Exception):
+    """An error response: status, machine-readable code, message and optional field errors."""
+
+    def __init__(
+        self, status: int, code: str, message: str, fields: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or []
+
+    def response(self) -> func.HttpResponse:
+        """Render the JSON error response."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            error["fields"] = self.fields
+        return json_response({"error": error}, self.status)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """Build a JSON response."""
+    return func.HttpResponse(
+        json.dumps(body, default=str), status_code=status, mimetype=JSON_TYPE, headers=headers
+    )
+
+
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as ``{"field", "message"}`` pairs (no input values: they may be personal data)."""
+    return [
+        {"field": ".".join(str(part) for part in item["loc"]) or "(body)", "message": item["msg"]}
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+
+
+def _validated(model: type[BaseModel], body: Any) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise ApiError(400, "invalid_request", "the request body is invalid", field_errors(error)) from error
+
+
+def _json_body(req: func.HttpRequest, *, empty: Any = None) -> Any:
+    raw = req.get_body()
+    if not raw.strip():
+        if empty is not None:
+            return empty
+        raise ApiError(400, "invalid_request", "a JSON body is required")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from error
+
+
+def _origin(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def candidate_status_url(req: func.HttpRequest, instance_id: str) -> str:
+    """Return the API's own status URL of a candidate (never the management URL with its system key)."""
+    return f"{_origin(req)}/api/candidates/{quote(instance_id, safe='')}"
+
+
+def _job_id(req: func.HttpRequest) -> str:
+    job_id = req.route_params.get("job_id", "")
+    try:
+        return validate_job_id(job_id)
+    except InvalidIdentifierError as error:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}") from error
+
+
+async def _known_job(req: func.HttpRequest) -> str:
+    job_id = _job_id(req)
+    try:
+        await ensure_job_exists(job_id)
+    except UnknownJobError as error:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}") from error
+    return job_id
+
+
+async def _snapshot(client: Any, instance_id: str, orchestrator: str) -> InstanceSnapshot | None:
+    status = await client.get_status(instance_id)
+    if not status or status.name != orchestrator:
+        return None
+    return InstanceSnapshot.from_status(status)
+
+
+def _blob_url(ref: BlobRef) -> str | None:
+    from shared.clients import blob_service_client
+
+    try:
+        account_url = str(blob_service_client().url).rstrip("/")
+    except Exception:  # storage not configured: the view still names the blob
+        return None
+    return f"{account_url}/{quote(ref.container)}/{quote(ref.name)}"
+
+
+async def _candidate_view(client: Any, snapshot: InstanceSnapshot) -> dict[str, Any]:
+    interview: InstanceSnapshot | None = None
+    stage = snapshot.custom_status.get("stage") if isinstance(snapshot.custom_status, dict) else None
+    if stage in {s.value for s in INTERVIEW_STAGES}:
+        interview = await _snapshot(client, interview_instance_id(snapshot.instance_id), "interview")
+    return candidate_view(snapshot, interview=interview, blob_url=_blob_url)
+
+
+async def _handled(work: Any) -> func.HttpResponse:
+    try:
+        response: func.HttpResponse = await work
+    except ApiError as error:
+        return error.response()
+    return response
+
+
+# ----------------------------------------------------------------------------------------------------
+# Submit
+
+
+async def _resume_from_json(job_id: str, req: func.HttpRequest) -> tuple[BlobRef, CandidateContact]:
+    submission: CandidateSubmission = _validated(CandidateSubmission, _json_body(req))
+    field = "resume_blob" if submission.resume_blob is not None else "resume_url"
+    reference = submission.resume_blob or submission.resume_url or ""
+    try:
+        blob_name = normalize_resume_blob(reference)
+        resume_content_type(blob_name)
+        resume = await existing_resume(blob_name)
+    except InvalidIdentifierError as error:
+        raise ApiError(
+            400, "invalid_request", "the resume reference is invalid", [_field(field, error)]
+        ) from error
+    if resume is None:
+        missing = {"field": field, "message": "no such blob in the resumes container"}
+        raise ApiError(400, "invalid_request", "the resume does not exist", [missing])
+    return resume, submission.contact()
+
+
+def _field(name: str, error: Exception) -> dict[str, str]:
+    return {"field": name, "message": str(error)}
+
+
+async def _resume_from_upload(job_id: str, req: func.HttpRequest) -> tuple[BlobRef, CandidateContact]:
+    upload = req.files.get("resume")
+    if upload is None or not upload.filename:
+        missing = {"field": "resume", "message": "attach the resume file as the form field 'resume'"}
+        raise ApiError(400, "invalid_request", "no resume file in the upload", [missing])
+    fields = {key: value for key, value in req.form.items() if value != ""}
+    contact: ContactFields = _validated(ContactFields, fields)
+    resume_content_type(upload.filename)  # refuse an unsupported type before reading the body
+    data = upload.read(MAX_RESUME_BYTES + 1)
+    resume = await store_uploaded_resume(job_id, upload.filename, data, contact.contact())
+    return resume, contact.contact()
+
+
+async def _submit(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    job_id = await _known_job(req)
+    content_type = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    declared_length = req.headers.get("content-length")
+    if declared_length and declared_length.isdigit() and int(declared_length) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, "payload_too_large", f"the limit is {MAX_RESUME_BYTES} bytes per resume")
+    try:
+        if content_type == "multipart/form-data":
+            resume, contact = await _resume_from_upload(job_id, req)
+        elif content_type in (JSON_TYPE, ""):
+            resume, contact = await _resume_from_json(job_id, req)
+        else:
+            raise ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data")
+    except UnsupportedResumeError as error:
+        raise ApiError(415, "unsupported_media_type", str(error)) from error
+    except ResumeTooLargeError as error:
+        raise ApiError(413, "payload_too_large", str(error)) from error
+
+    outcome = await start_candidate(client, job_id=job_id, resume=resume, contact=contact)
+    status_url = candidate_status_url(req, outcome.instance_id)
+    body = {
+        "id": outcome.instance_id,
+        "job_id": job_id,
+        "created": outcome.created,
+        "runtime_status": outcome.runtime_status,
+        "status_url": status_url,
+    }
+    if outcome.created:
+        return json_response(body, 202, {"Location": status_url, "Retry-After": "10"})
+    return json_response(body, 200, {"Location": status_url})
+
+
+@bp.route(route="jobs/{job_id}/candidates", methods=["POST"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def submit_candidate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start the pipeline for a resume (JSON reference or multipart upload); idempotent per job + resume."""
+    return await _handled(_submit(req, client))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Read
+
+
+async def _get_candidate(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    instance_id = req.route_params.get("instance_id", "")
+    snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
+    if snapshot is None:
+        raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
+    return json_response(await _candidate_view(client, snapshot))
+
+
+@bp.route(route="candidates/{instance_id}", methods=["GET"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def get_candidate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Where a candidate stands: stage, progress, timestamps, scores, report link, failure reason."""
+    return await _handled(_get_candidate(req, client))
+
+
+def encode_continuation(last_instance_id: str) -> str:
+    """Encode an opaque page token: the last instance id of the page (ids are listed in order)."""
+    return base64.urlsafe_b64encode(last_instance_id.encode()).decode().rstrip("=")
+
+
+def decode_continuation(token: str) -> str:
+    """Decode the instance id a token continues after; a malformed token is a 400."""
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise ApiError(400, "invalid_request", "the continuation token is malformed") from error
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        invalid = {"field": "top", "message": f"an integer from 1 to {MAX_PAGE_SIZE}"}
+        raise ApiError(400, "invalid_request", "invalid page size", [invalid])
+    return int(raw)
+
+
+async def _list_candidates(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    job_id = _job_id(req)
+    top = _page_size(req.params.get("top"))
+    wanted = (req.params.get("status") or "").strip()
+    runtime_filter = None
+    stage_filter: str | None = None
+    if wanted:
+        if wanted.lower() in _RUNTIME_STATUSES:
+            runtime_filter = [_RUNTIME_STATUSES[wanted.lower()]]
+        elif wanted.lower() in {stage.value for stage in Stage}:
+            stage_filter = wanted.lower()
+        else:
+            allowed = sorted({*(s.value for s in Stage), *(s.value for s in df.OrchestrationRuntimeStatus)})
+            invalid = {"field": "status", "message": f"one of {', '.join(allowed)}"}
+            raise ApiError(400, "invalid_request", "unknown status filter", [invalid])
+    token = req.params.get("continuation_token") or req.headers.get(CONTINUATION_HEADER)
+    after = decode_continuation(token) if token else None
+
+    statuses = await client.get_status_by(
+        instance_id_prefix=job_instance_prefix(job_id), runtime_status=runtime_filter
+    )
+    snapshots = sorted(
+        (InstanceSnapshot.from_status(s) for s in statuses if s and s.name == CANDIDATE_PIPELINE),
+        key=lambda snapshot: snapshot.instance_id,
+    )
+    items: list[dict[str, Any]] = []
+    next_token: str | None = None
+    for snapshot in snapshots:
+        if after is not None and snapshot.instance_id <= after:
+            continue
+        view = candidate_view(snapshot, blob_url=_blob_url)
+        if stage_filter is not None and view["stage"] != stage_filter:
+            continue
+        if len(items) == top:
+            next_token = encode_continuation(items[-1]["id"])
+            break
+        items.append(view)
+    headers = {CONTINUATION_HEADER: next_token} if next_token else None
+    return json_response({"job_id": job_id, "items": items, "continuation_token": next_token}, 200, headers)
+
+
+@bp.route(route="jobs/{job_id}/candidates", methods=["GET"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def list_candidates(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """One page of a job's candidates, optionally filtered by stage or runtime status."""
+    return await _handled(_list_candidates(req, client))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Events and cancellation
+
+
+async def _send_event(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    instance_id = req.route_params.get("instance_id", "")
+    event_name = req.route_params.get("event_name", "")
+    model = EVENT_MODELS.get(event_name)
+    if model is None:
+        raise ApiError(404, "unknown_event", f"events accepted here: {', '.join(EVENT_MODELS)}")
+    payload = _validated(model, _json_body(req, empty={}))
+    snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
+    if snapshot is None:
+        raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
+    if not snapshot.is_running:
+        raise ApiError(409, "candidate_finished", f"the candidate's pipeline is {snapshot.runtime_status}")
+    stage = snapshot.custom_status.get("stage") if isinstance(snapshot.custom_status, dict) else None
+    interview = await _snapshot(client, interview_instance_id(instance_id), "interview")
+    interview_running = interview is not None and interview.is_running
+
+    targets: list[str]
+    if event_name == EventName.RECRUITER_DECISION.value:
+        if stage != Stage.AWAITING_REVIEW.value:
+            raise ApiError(409, "not_awaiting_review", "no recruiter decision is awaited for this candidate")
+        targets = [instance_id]
+    elif event_name == EventName.RESCHEDULE_REQUESTED.value:
+        if not interview_running or interview is None:
+            raise ApiError(409, "no_interview", "no interview is being scheduled for this candidate")
+        targets = [interview.instance_id]
+    else:
+        # The parent reacts while screening or awaiting review; a running interview reacts on its own.
+        targets = [instance_id] + ([interview.instance_id] if interview_running and interview else [])
+
+    body = payload.model_dump(mode="json")
+    for target in targets:
+        await client.raise_event(target, event_name, body)
+    LOGGER.info("raised %s on %s", event_name, ", ".join(targets))
+    return json_response({"id": instance_id, "event": event_name, "delivered_to": targets}, 202)
+
+
+@bp.route(route="candidates/{instance_id}/events/{event_name}", methods=["POST"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def send_candidate_event(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Deliver a recruiter decision, a reschedule request or a withdrawal to the waiting orchestration."""
+    return await _handled(_send_event(req, client))
+
+
+async def _cancel(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    instance_id = req.route_params.get("instance_id", "")
+    request: CancelRequest = _validated(CancelRequest, _json_body(req, empty={}))
+    snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
+    if snapshot is None:
+        raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
+    if not snapshot.is_running:
+        raise ApiError(409, "candidate_finished", f"the candidate's pipeline is {snapshot.runtime_status}")
+    # Terminating a parent leaves its sub-orchestrations running, so the interview is terminated first.
+    interview = await _snapshot(client, interview_instance_id(instance_id), "interview")
+    terminated = []
+    if interview is not None and interview.is_running:
+        await client.terminate(interview.instance_id, request.reason)
+        terminated.append(interview.instance_id)
+    await client.terminate(instance_id, request.reason)
+    terminated.append(instance_id)
+    LOGGER.info("cancelled %s", ", ".join(terminated))
+    return json_response({"id": instance_id, "terminated": terminated}, 202)
+
+
+@bp.route(route="candidates/{instance_id}/cancel", methods=["POST"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def cancel_candidate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Stop a candidate's pipeline (and its interview, if one is running)."""
+    return await _handled(_cancel(req, client))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Batch screening
+
+
+def _list_job_resumes(job_id: str) -> list[BatchCandidate]:
+    from shared.storage import container_client
+
+    container = get_settings().resumes_container
+    candidates: list[BatchCandidate] = []
+    for blob in container_client(container).list_blobs(name_starts_with=f"{job_id}/", include=["metadata"]):
+        try:
+            content_type = resume_content_type(blob.name)
+        except UnsupportedResumeError:
+            continue
+        resume = BlobRef(container=container, name=blob.name, size_bytes=blob.size, content_type=content_type)
+        candidates.append(BatchCandidate(resume=resume, contact=contact_from_metadata(blob.metadata)))
+        if len(candidates) > MAX_BATCH_SIZE:
+            break
+    return candidates
+
+
+async def _named_resumes(names: list[str]) -> list[BatchCandidate]:
+    from shared.storage import blob_properties
+
+    container = get_settings().resumes_container
+    candidates: list[BatchCandidate] = []
+    problems: list[dict[str, str]] = []
+    for index, reference in enumerate(names):
+        field = f"resume_blobs.{index}"
+        try:
+            name = normalize_resume_blob(reference)
+            content_type = resume_content_type(name)
+        except (InvalidIdentifierError, UnsupportedResumeError) as error:
+            problems.append(_field(field, error))
+            continue
+        properties = await asyncio.to_thread(blob_properties, container, name)
+        if properties is None:
+            problems.append({"field": field, "message": "no such blob in the resumes container"})
+            continue
+        resume = BlobRef(
+            container=container, name=name, size_bytes=int(properties.size), content_type=content_type
+        )
+        candidates.append(BatchCandidate(resume=resume, contact=contact_from_metadata(properties.metadata)))
+    if problems:
+        raise ApiError(400, "invalid_request", "some resumes cannot be screened", problems)
+    return candidates
+
+
+async def _start_screening(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    job_id = await _known_job(req)
+    request: ScreeningRequest = _validated(ScreeningRequest, _json_body(req, empty={}))
+    if request.resume_blobs is not None:
+        candidates = await _named_resumes(request.resume_blobs)
+    else:
+        candidates = await asyncio.to_thread(_list_job_resumes, job_id)
+    if not candidates:
+        raise ApiError(400, "no_resumes", f"no resumes to screen for job {job_id!r}")
+    if len(candidates) > MAX_BATCH_SIZE:
+        raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH_SIZE} resumes per screening")
+    instance_id = batch_instance_id(job_id, [candidate.resume.name for candidate in candidates])
+    status_url = f"{_origin(req)}/api/screenings/{quote(instance_id, safe='')}"
+    body: dict[str, Any] = {"id": instance_id, "job_id": job_id, "candidates": len(candidates)}
+    body["status_url"] = status_url
+    if await client.get_status(instance_id):
+        return json_response({**body, "created": False}, 200, {"Location": status_url})
+    batch = BatchScreeningInput(
+        job_id=job_id,
+        candidates=candidates,
+        max_concurrency=request.max_concurrency,
+        shortlist_size=request.shortlist_size,
+    )
+    await client.start_new(BATCH_SCREENING, instance_id, batch.model_dump(mode="json"))
+    LOGGER.info("started batch screening %s over %d resumes", instance_id, len(candidates))
+    return json_response({**body, "created": True}, 202, {"Location": status_url, "Retry-After": "10"})
+
+
+@bp.route(route="jobs/{job_id}/screenings", methods=["POST"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def start_screening(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Screen many resumes of a job at once (``batch_screening``); idempotent per job + set of resumes."""
+    return await _handled(_start_screening(req, client))
+
+
+async def _get_screening(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    instance_id = req.route_params.get("instance_id", "")
+    snapshot = await _snapshot(client, instance_id, BATCH_SCREENING)
+    if snapshot is None:
+        raise ApiError(404, "screening_not_found", f"no screening {instance_id!r}")
+    return json_response(screening_view(snapshot))
+
+
+@bp.route(route="screenings/{instance_id}", methods=["GET"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def get_screening(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Progress of a batch screening, and its ranked shortlist once finished."""
+    return await _handled(_get_screening(req, client))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Health
+
+
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.durable_client_input(client_name="client")
+async def health(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Check every dependency with a timeout; 200 when all answer, 503 with the failing ones otherwise."""
+    report = await check_dependencies(client)
+    return json_response(report, 200 if report["status"] == "healthy" else 503)
