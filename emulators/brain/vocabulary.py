@@ -43,6 +43,17 @@ ALIASES: dict[str, str] = {
     "restful apis": "REST",
 }
 
+# A skill that shows another: a resume naming PostgreSQL shows SQL, one naming Django shows Python.
+IMPLIES: dict[str, tuple[str, ...]] = {
+    "SQL": ("PostgreSQL", "MySQL", "SQLite", "Snowflake", "dbt", "SQL Server", "T-SQL"),
+    "Python": ("Django", "Flask", "FastAPI", "Pandas", "NumPy", "PyTorch", "scikit-learn", "Airflow"),
+    "JavaScript": ("TypeScript", "React", "Angular", "Vue", "Node.js"),
+    "REST": ("REST APIs", "RESTful", "FastAPI", "Flask", "Django", "OpenAPI", "HTTP APIs"),
+    "Azure": ("Azure Functions", "Durable Functions", "Bicep"),
+    "Docker": ("Kubernetes",),
+    "Machine Learning": ("PyTorch", "TensorFlow", "scikit-learn", "Deep Learning"),
+}
+
 # Single letters and words that are also ordinary English are only taken from a Skills section, never from
 # prose.
 _PROSE_AMBIGUOUS = frozenset(
@@ -82,7 +93,8 @@ def skills_in_prose(text: str) -> list[str]:
 
 
 def mentions_skill(text: str, skill: str) -> bool:
-    """Tell whether `text` mentions `skill` or one of its aliases as a whole term."""
+    """Tell whether `text` mentions `skill`, an alias of it or a skill that implies it, as a whole term."""
     target = canonical_skill(skill)
     names = [skill, target, *[alias for alias, canonical in ALIASES.items() if canonical == target]]
+    names.extend(IMPLIES.get(target, ()))
     return any(skill_pattern(name).search(text) for name in names if name)

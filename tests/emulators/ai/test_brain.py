@@ -314,3 +314,14 @@ def test_conform_keeps_null_for_nullable_and_generates_for_wrong_types() -> None
     assert conform(None, schema) is None
     assert conform(42, schema) == "42"
     assert conform({"a": 1}, {"type": "integer"}) == 1
+
+
+def test_implied_skills_count_for_screening() -> None:
+    job = {"must_have": [{"skill": "SQL", "weight": 1}, {"skill": "REST", "weight": 1}], "min_years": 0}
+    result = screen(job, {"skills": ["PostgreSQL", "FastAPI"], "total_years_experience": 3})
+    assert result["matched_must_have"] == ["SQL", "REST"]
+    assert result["decision"] == "advance"
+    assert screen(job, {"skills": ["Excel"], "total_years_experience": 3})["missing_must_have"] == [
+        "SQL",
+        "REST",
+    ]
