@@ -141,6 +141,7 @@ class HostProcess:
     process: subprocess.Popen[str]
     base_url: str
     output: list[str]
+    reader: threading.Thread
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -148,10 +149,23 @@ class HostProcess:
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+        self._close_output()
 
     def terminate(self, timeout: float = 20) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=10)
+            self._close_output()
+
+    def _close_output(self) -> None:
+        # The reader ends at EOF once the process is gone; then the pipe can be closed.
+        self.reader.join(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def start_process(
@@ -190,15 +204,20 @@ def start_process(
             if "ready" in line and not ready:
                 ready.append(line)
 
-    threading.Thread(target=pump, daemon=True).start()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
     while not ready:
         if process.poll() is not None:
-            time.sleep(0.2)
+            reader.join(timeout=10)
+            process.stdout.close()
             raise AssertionError(f"devhost exited with {process.returncode}:\n{''.join(output)}")
         if time.monotonic() > deadline:
             process.kill()
+            process.wait(timeout=10)
+            reader.join(timeout=10)
+            process.stdout.close()
             raise AssertionError(f"devhost not ready in {timeout}s:\n{''.join(output)}")
         time.sleep(0.02)
     base_url = ready[0].split("ready on ", 1)[1].split()[0]
-    return HostProcess(process=process, base_url=base_url, output=output)
+    return HostProcess(process=process, base_url=base_url, output=output, reader=reader)

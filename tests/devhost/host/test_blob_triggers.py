@@ -192,3 +192,51 @@ def test_blob_path_binds_parameters() -> None:
     assert path.container == "jobs"
     assert path.match("j7/cv.txt") == {"job_id": "j7", "name": "cv"}
     assert path.match("j7/cv.pdf") is None
+
+
+def test_blob_created_event_on_the_event_grid_webhook_also_fires(
+    blob_host: InProcessHost, storage: BlobServiceClient
+) -> None:
+    name = unique("via-eventgrid.txt")
+    storage.get_container_client("pushed").upload_blob(name, b"through the eventgrid webhook")
+    event = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "type": "Microsoft.Storage.BlobCreated",
+        "source": "/subscriptions/x/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
+        "subject": f"/blobServices/default/containers/pushed/blobs/{name}",
+        "data": {"api": "PutBlob"},
+    }
+    reply = call(
+        "POST",
+        blob_host.url("/runtime/webhooks/eventgrid?functionName=on_pushed"),
+        body=json.dumps(event),
+        headers={"aeg-event-type": "Notification"},
+    )
+    assert reply.status == 202
+    assert any(s["name"] == f"pushed/{name}" for s in seen(blob_host, "on_pushed"))
+
+
+def test_polled_blob_trigger_refuses_event_grid_delivery(blob_host: InProcessHost) -> None:
+    reply = call(
+        "POST",
+        blob_host.url("/runtime/webhooks/blobs?functionName=Host.Functions.on_inbox"),
+        body="[]",
+        headers={"aeg-event-type": "Notification"},
+    )
+    assert reply.status == 404
+
+
+def test_admin_invoke_runs_a_blob_trigger_on_a_named_blob(
+    blob_host: InProcessHost, storage: BlobServiceClient
+) -> None:
+    name = unique("manual.txt")
+    storage.get_container_client("pushed").upload_blob(name, b"invoked by hand")
+    reply = call(
+        "POST", blob_host.url("/admin/functions/on_pushed"), body=json.dumps({"input": f"pushed/{name}"})
+    )
+    assert reply.status == 202
+    wait_until(
+        lambda: any(s["name"] == f"pushed/{name}" for s in seen(blob_host, "on_pushed")),
+        what="the admin-invoked blob trigger",
+    )

@@ -32,17 +32,17 @@ def test_kill_nine_mid_orchestration_then_every_instance_completes(tmp_path: Pat
     data_dir = tmp_path / "data"
     env = {"CRASH_TEST_LOG": str(log)}
     host = start_process(APP, data_dir, env=env)
-    for instance_id in INSTANCES:
-        assert call("POST", host.url(f"/api/start/{instance_id}")).status == 202
-    for kill in range(KILLS):
-        # Let a few more activities finish, then kill without warning while others are in flight.
-        target = len(executions(log)) + 2
-        wait_until(
-            lambda target=target: len(executions(log)) >= target, what=f"progress before kill {kill + 1}"
-        )
-        host.kill()
-        host = start_process(APP, data_dir, env=env)
     try:
+        for instance_id in INSTANCES:
+            assert call("POST", host.url(f"/api/start/{instance_id}")).status == 202
+        for kill in range(KILLS):
+            # Let a few more activities finish, then kill without warning while others are in flight.
+            target = len(executions(log)) + 2
+            wait_until(
+                lambda target=target: len(executions(log)) >= target, what=f"progress before kill {kill + 1}"
+            )
+            host.kill()
+            host = start_process(APP, data_dir, env=env)
         for instance_id in INSTANCES:
             final = wait_until(
                 lambda instance_id=instance_id: (
@@ -61,7 +61,8 @@ def test_kill_nine_mid_orchestration_then_every_instance_completes(tmp_path: Pat
             assert max(completions.values()) == 1, completions
             assert len(completions) == STEPS
     finally:
-        assert host.terminate() == 0
+        exit_code = host.terminate()
+    assert exit_code == 0
     ran = collections.Counter((str(e["instance"]), int(str(e["step"]))) for e in executions(log))
     for instance_id in INSTANCES:
         for step in range(STEPS):

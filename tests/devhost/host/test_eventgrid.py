@@ -149,3 +149,13 @@ def test_event_grid_client_function_starts_an_orchestration(events_host: InProce
         return status if status.get("runtimeStatus") == "Completed" else None
 
     assert wait_until(completed, what="orchestration started by an event")["output"] == {"item": "o-1"}
+
+
+def test_unknown_event_type_header_is_400(events_host: InProcessHost) -> None:
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_event"),
+        body=json.dumps([grid_event("h-1")]),
+        headers={"aeg-event-type": "Bogus"},
+    )
+    assert reply.status == 400

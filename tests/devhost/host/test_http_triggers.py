@@ -1,8 +1,11 @@
 """HTTP triggers over real HTTP, with real azure.functions request and response objects."""
 
 import json
+from pathlib import Path
 
-from tests.devhost.host.support import InProcessHost, call
+from devhost.functions import FunctionIndex
+from devhost.server import route_prefix_for
+from tests.devhost.host.support import InProcessHost, call, in_process_host
 
 
 def test_int_constrained_route_binds_route_params(http_host: InProcessHost) -> None:
@@ -105,3 +108,18 @@ def test_unsupported_return_type_is_500(http_host: InProcessHost) -> None:
 
 def test_keys_are_not_enforced_by_default(http_host: InProcessHost) -> None:
     assert call("GET", http_host.url("/api/secured/admin")).status == 200
+
+
+def test_route_prefix_option_moves_the_triggers(tmp_path: Path) -> None:
+    with in_process_host("host_http", tmp_path, route_prefix="v1") as host:
+        assert call("GET", host.url("/v1/items/4")).text == "id=4"
+        assert call("GET", host.url("/api/items/4")).status == 404
+
+
+def test_route_prefix_comes_from_host_json(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"http": {"routePrefix": ""}}})
+    )
+    index = FunctionIndex(app_path=tmp_path / "function_app.py", functions={})
+    assert route_prefix_for(index) == ""
+    assert route_prefix_for(FunctionIndex(app_path=None, functions={})) == "api"
