@@ -107,7 +107,8 @@ def instrument(phases: PhaseClock) -> None:
     phases.wrap(Orchestrator, "handle", "sdk: replay generator")
     phases.wrap(Engine, "_orchestration_episode", "engine: episode incl. sdk")
     phases.wrap(Store, "commit", "store: commit (fsync), store thread")
-    phases.wrap(Engine, "_invoke_activity", "engine: activity invocation")
+    # Activities overlap one another: this phase is their summed latency (start to result), not loop time.
+    phases.wrap(Engine, "_invoke_activity", "activities: summed latency (concurrent)")
 
 
 def main(argv: list[str] | None = None) -> int:
