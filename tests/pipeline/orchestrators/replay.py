@@ -1,0 +1,106 @@
+"""Replay recorded histories through the SDK's orchestrator handle, as the Functions host does.
+
+A history file holds what devhost's engine stored for one finished instance (its input and every history
+event) plus what the orchestrator produced on that history when it was recorded: the actions, the output
+or the error, and the custom status. Replaying the same history must produce the same again; a change to an
+orchestrator that would break instances already running (another activity order, another task kind, a
+renamed function) shows up here as a different result.
+
+Record (once, deliberately; never to make a failing replay pass):
+``.venv/bin/python -m tests.pipeline.orchestrators.record_histories``
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devhost.functions import index_app
+
+HISTORIES_DIR = Path(__file__).resolve().parents[1] / "histories"
+OUT_OF_PROC_MARKER = "$OutOfProcData$:"
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What one replay of a whole history produced."""
+
+    state: dict[str, Any]
+
+    @property
+    def output(self) -> Any:
+        return self.state.get("output")
+
+    @property
+    def error(self) -> str | None:
+        error = self.state.get("error")
+        return None if error is None else str(error)
+
+    @property
+    def actions(self) -> Any:
+        return self.state.get("actions")
+
+    @property
+    def custom_status(self) -> Any:
+        return self.state.get("customStatus")
+
+    def scheduled_functions(self) -> list[str]:
+        """Activity and sub-orchestration names in the order the actions schedule them."""
+        names: list[str] = []
+
+        def walk(action: Any) -> None:
+            if isinstance(action, list):
+                for item in action:
+                    walk(item)
+            elif isinstance(action, dict):
+                if action.get("actionType") in (0, 1, 2, 3):
+                    names.append(str(action["functionName"]))
+                for child in action.get("compoundActions") or []:
+                    walk(child)
+
+        walk(self.actions)
+        return names
+
+
+def replay(record: dict[str, Any]) -> ReplayResult:
+    """Replay ``record`` (a history file's content) through the app's orchestrator handle."""
+    from function_app import app
+
+    function = index_app(app).get(record["orchestrator"], "orchestrationTrigger")
+    assert function is not None, f"no orchestrator {record['orchestrator']!r} in the app"
+    context = {
+        "history": record["history"],
+        "instanceId": record["instance_id"],
+        "isReplaying": True,
+        "parentInstanceId": record.get("parent_instance_id"),
+        "input": record["input"],
+        "upperSchemaVersion": record.get("upper_schema_version", 2),
+    }
+    try:
+        state_text = function.user_function(json.dumps(context))
+    except Exception as failure:
+        # An orchestrator that raised: the SDK reports its state after this marker, as the host reads it.
+        message = str(failure)
+        if OUT_OF_PROC_MARKER not in message:
+            raise
+        return ReplayResult(json.loads(message.split(OUT_OF_PROC_MARKER, 1)[1]))
+    return ReplayResult(json.loads(state_text))
+
+
+def history_scheduled_functions(history: list[dict[str, Any]]) -> list[str]:
+    """Activity and sub-orchestration names in the order the history scheduled them (retries counted once)."""
+    names: list[str] = []
+    seen_ids: set[int] = set()
+    for event in history:
+        if event["EventType"] in (4, 7) and int(event["EventId"]) not in seen_ids:
+            seen_ids.add(int(event["EventId"]))
+            names.append(str(event["Name"]))
+    return names
+
+
+def load(name: str) -> dict[str, Any]:
+    """Read history file ``name`` (without ``.json``)."""
+    loaded: dict[str, Any] = json.loads((HISTORIES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return loaded
