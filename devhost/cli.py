@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how often blob triggers list their containers (default 1 s)",
     )
+    start.add_argument(
+        "--no-timer-triggers",
+        action="store_true",
+        help="do not run timer triggers on their schedules (invoke them through /admin/functions/NAME)",
+    )
     start.add_argument("--log-level", default="INFO", help="host log level (default INFO)")
     return parser
 
@@ -101,6 +106,8 @@ def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
                 f"        {info.name}: eventGridTrigger "
                 f"{running.base_url}/runtime/webhooks/eventgrid?functionName={info.name}"
             )
+        elif info.trigger_type == "timerTrigger":
+            lines.append(f"        {info.name}: timerTrigger {info.trigger.get('schedule')}")
         elif info.trigger_type == "blobTrigger":
             source = (
                 " (source EventGrid)" if str(info.trigger.get("source", "")).lower() == "eventgrid" else ""
@@ -145,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         require_keys=args.require_keys,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         blob_poll_interval=args.blob_poll_interval,
+        timer_triggers=not args.no_timer_triggers,
     )
 
     def on_ready(running: RunningHost) -> None:

@@ -35,6 +35,7 @@ from devhost.functions import FunctionIndex
 from devhost.http_triggers import HttpFunction, HttpTriggerHandler, HttpTriggerRouter
 from devhost.invoke import FunctionInvoker
 from devhost.keys import HostKeys, load_or_create_keys, request_key
+from devhost.timer_triggers import TimerTriggerService
 
 LOGGER = logging.getLogger("devhost.server")
 
@@ -44,6 +45,7 @@ HOST_KEYS: web.AppKey[HostKeys | None] = web.AppKey("devhost_keys", HostKeys)
 BLOBS: web.AppKey[BlobTriggerService] = web.AppKey("devhost_blobs", BlobTriggerService)
 ADMIN: web.AppKey[AdminInvoker] = web.AppKey("devhost_admin", AdminInvoker)
 HTTP_ROUTER: web.AppKey[HttpTriggerRouter] = web.AppKey("devhost_http_router", HttpTriggerRouter)
+TIMERS: web.AppKey[TimerTriggerService] = web.AppKey("devhost_timers", TimerTriggerService)
 ROUTE_PREFIX: web.AppKey[str] = web.AppKey("devhost_route_prefix", str)
 
 
@@ -57,6 +59,7 @@ class HostOptions:
     require_keys: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     blob_poll_interval: float = 1.0
+    timer_triggers: bool = True  # run timer triggers on their schedules, as func start does
     route_prefix: str | None = None  # None: read host.json beside the app, default "api"
     worker_threads: int = field(
         default_factory=lambda: int(
@@ -125,6 +128,8 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     )
     blobs = BlobTriggerService(index, invoker, options.data_dir, poll_interval=options.blob_poll_interval)
     app[BLOBS] = blobs
+    timers = TimerTriggerService(index, invoker)
+    app[TIMERS] = timers
 
     def authorize_system(request: web.Request, extension: str) -> bool:
         return keys is None or keys.accepts_system(extension, request_key(request))
@@ -156,8 +161,11 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     async def start(_: web.Application) -> None:
         await engine.start()
         await blobs.start()
+        if options.timer_triggers:
+            await timers.start()
 
     async def stop(_: web.Application) -> None:
+        await timers.stop()
         await blobs.stop()
         await admin.wait_idle()
         await engine.stop()
