@@ -22,8 +22,8 @@ class DocumentRejectedError(ValueError):
 
 
 CORRUPT_MESSAGE = (
-    "The file is corrupted or format is unsupported. "
-    "Refer to documentation for the list of supported formats."
+    "The file is corrupted or format is unsupported. Refer to documentation for the list of supported "
+    "formats."
 )
 
 
@@ -180,8 +180,7 @@ def extract_pages(data: bytes) -> list[Page]:
         raise DocumentRejectedError(
             "InvalidContent",
             f"The emulated service does not OCR images ({kind.split(':', 1)[1]} received). Submit a PDF "
-            "with a text "
-            "layer, a DOCX or plain text.",
+            "with a text layer, a DOCX or plain text.",
         )
     if kind == "zip":
         raise DocumentRejectedError("InvalidContent", CORRUPT_MESSAGE)

@@ -1,14 +1,10 @@
 """Azure AI Document Intelligence (REST API 2024-11-30) on loopback: the analyze long-running operation.
 
 `POST .../documentModels/{modelId}:analyze` accepts raw bytes, `base64Source` or `urlSource` and answers 202
-with
-`Operation-Location`; `GET .../analyzeResults/{resultId}` reports `running` on the first poll, then the
-outcome.
-Request-level problems (auth, model, empty or oversized input, media type) are refused synchronously like the
-real
-service; problems found while reading the document (corrupt, password-protected, an image) end the operation
-as
-`failed` with the service's error body, which the SDK's poller raises.
+with `Operation-Location`; `GET .../analyzeResults/{resultId}` reports `running` on the first poll, then the
+outcome. Request-level problems (auth, model, empty or oversized input, media type) are refused synchronously
+like the real service; problems found while reading the document (corrupt, password-protected, an image) end
+the operation as `failed` with the service's error body, which the SDK's poller raises.
 """
 
 from __future__ import annotations
@@ -296,8 +292,8 @@ class DocIntelEmulator:
                 401,
                 "401",
                 "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide "
-                "a valid "
-                "key for an active subscription and use a correct regional API endpoint for your resource.",
+                "a valid key for an active subscription and use a correct regional API endpoint for your "
+                "resource.",
             )
         action = request.match_info["action"]
         model_id, sep, verb = action.partition(":")
@@ -313,7 +309,7 @@ class DocIntelEmulator:
             return _error(
                 404,
                 "UnsupportedApiVersion",
-                f"The HTTP resource that matches the request URI does not support the API version "
+                "The HTTP resource that matches the request URI does not support the API version "
                 f"'{request.query['api-version']}'. Supported: {API_VERSION}.",
             )
         if model_id not in SUPPORTED_MODELS:
@@ -411,9 +407,8 @@ class DocIntelEmulator:
                         "InvalidContentSourceFormat"
                         if response.status == 415
                         else "ContentSourceNotAccessible",
-                        "Content is not accessible: the URL answered with status "
-                        f"{response.status}. Make sure the URL is reachable and, for private storage, "
-                        "carries a SAS.",
+                        f"Content is not accessible: the URL answered with status {response.status}. Make "
+                        "sure the URL is reachable and, for private storage, carries a SAS.",
                     )
                 data = await response.content.read(limit + 1)
         except aiohttp.ClientError as error:
@@ -435,8 +430,8 @@ class DocIntelEmulator:
                 401,
                 "401",
                 "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide "
-                "a valid "
-                "key for an active subscription and use a correct regional API endpoint for your resource.",
+                "a valid key for an active subscription and use a correct regional API endpoint for your "
+                "resource.",
             )
         operation = self._operations.get(request.match_info["result_id"])
         if operation is None or operation.model_id != request.match_info["model_id"]:

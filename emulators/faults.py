@@ -1,12 +1,9 @@
 """Seeded fault injection for every emulated service, applied by path prefix as an aiohttp middleware.
 
 A fault spec reads `service:kind=rate[,kind=rate...][;service:...]`, e.g.
-`openai:429=0.2,500=0.05;docintel:503=0.1`.
-Each service draws from its own RNG seeded from (seed, service), so the sequence of faults a service injects
-depends
-only on the seed and on how many requests that service has seen: a run is reproducible even when several
-services
-are called concurrently.
+`openai:429=0.2,500=0.05;docintel:503=0.1`. Each service draws from its own RNG seeded from (seed, service),
+so the sequence of faults a service injects depends only on the seed and on how many requests that service has
+seen: a run is reproducible even when several services are called concurrently.
 """
 
 from __future__ import annotations
@@ -148,8 +145,8 @@ class FaultInjector:
         retry_after = self.settings.retry_after_s
         if kind == "429":
             message = (
-                "Requests have exceeded the rate limit of the emulated service (injected fault). "
-                f"Please retry after {retry_after:g} seconds."
+                "Requests have exceeded the rate limit of the emulated service (injected fault). Please "
+                f"retry after {retry_after:g} seconds."
             )
             body = openai_error(429, message) if service == "openai" else _generic_error(429, "429", message)
             headers = {

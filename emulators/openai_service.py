@@ -1,10 +1,9 @@
 """Azure OpenAI on loopback: chat completions (structured outputs, tools, streaming) and audio transcriptions.
 
 Speaks the data-plane REST protocol under `/openai/deployments/{deployment}/...?api-version=...` so
-`AzureOpenAI` and
-`AsyncAzureOpenAI` work unchanged. Answers come from the deterministic brain (`emulators.brain`); structured
-outputs
-are validated against the requested schema before they are sent, so they always conform.
+`AzureOpenAI` and `AsyncAzureOpenAI` work unchanged. Answers come from the deterministic brain
+(`emulators.brain`); structured outputs are validated against the requested schema before they are sent, so
+they always conform.
 """
 
 from __future__ import annotations
@@ -84,8 +83,8 @@ def _unauthorized() -> web.Response:
         "error": {
             "code": "401",
             "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
-            "provide a "
-            "valid key for an active subscription and use a correct regional API endpoint for your resource.",
+            "provide a valid key for an active subscription and use a correct regional API endpoint for "
+            "your resource.",
         }
     }
     return web.json_response(body, status=401)
@@ -166,16 +165,15 @@ class OpenAIEmulator:
                 "error": {
                     "code": "DeploymentNotFound",
                     "message": "The API deployment for this resource does not exist. If you created the "
-                    "deployment "
-                    "within the last 5 minutes, please wait a moment and try again.",
+                    "deployment within the last 5 minutes, please wait a moment and try again.",
                 }
             }
             return web.json_response(body, status=404)
         if deployment.kind != kind:
             return _error(
                 400,
-                f"The {kind} operation does not work with the specified model, {deployment.model}. "
-                "Please choose different model and try again.",
+                f"The {kind} operation does not work with the specified model, {deployment.model}. Please "
+                "choose different model and try again.",
                 code="OperationNotSupported",
             )
         return deployment
@@ -214,10 +212,8 @@ class OpenAIEmulator:
             return _error(
                 400,
                 "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
-                "using your "
-                "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
-                "valid "
-                "JSON.)",
+                "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+                "sent was not valid JSON.)",
             )
         if not isinstance(body, dict):
             return _error(400, "The request body must be a JSON object.")
@@ -300,10 +296,9 @@ class OpenAIEmulator:
         body = {
             "error": {
                 "message": "The response was filtered due to the prompt triggering Azure OpenAI's content "
-                "management "
-                "policy. Please modify your prompt and retry. To learn more about our content filtering "
-                "policies "
-                "please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766",
+                "management policy. Please modify your prompt and retry. To learn more about our content "
+                "filtering policies please read our documentation: "
+                "https://go.microsoft.com/fwlink/?linkid=2198766",
                 "type": None,
                 "param": "prompt",
                 "code": "content_filter",
@@ -505,9 +500,8 @@ class OpenAIEmulator:
                 "or vtt.",
                 param="response_format",
             )
-        from emulators import (
-            recording,
-        )  # the ACS half's recording bridge; imported late to keep start-up light
+        # The recording bridge is imported late: only transcriptions need it.
+        from emulators import recording
 
         try:
             segments = recording.transcribe_wav(audio)

@@ -25,10 +25,8 @@ class SlidingWindowLimiter:
     """Counts requests and tokens admitted in the last `window_s` seconds.
 
     Azure reserves a request's token estimate when it is admitted, so a request that would push the window
-    over the
-    token limit is refused up front; a single request larger than the whole limit is admitted into an empty
-    window
-    rather than refused forever.
+    over the token limit is refused up front; a single request larger than the whole limit is admitted into an
+    empty window rather than refused forever.
     """
 
     def __init__(
@@ -64,8 +62,8 @@ class SlidingWindowLimiter:
         if not over_requests and not over_tokens:
             self._admitted.append((now, tokens))
             return RateDecision(True, 0.0, max(0, remaining_requests - 1), max(0, remaining_tokens - tokens))
-        # Wait until enough of the oldest admissions fall out of the window: one frees a request slot, the
-        # token limit may need several.
+        # Wait until enough of the oldest admissions leave the window: one frees a request slot, tokens may
+        # need several.
         wait_until = now
         freed_tokens = 0
         for admitted_at, admitted_tokens in self._admitted:

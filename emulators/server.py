@@ -1,10 +1,8 @@
 """Composition of every emulated service into one process: a plain HTTP site and an HTTPS site.
 
 Plain HTTP serves Azure OpenAI and Document Intelligence (both SDKs accept http endpoints); HTTPS serves ACS
-Call
-Automation and recording downloads, because the ACS SDK always rewrites its endpoint to https. Both sites
-answer
-`GET /health`, `GET /admin/stats` and `POST /admin/faults`, and share one fault injector.
+Call Automation and recording downloads, because the ACS SDK always rewrites its endpoint to https. Both sites
+answer `GET /health`, `GET /admin/stats` and `POST /admin/faults`, and share one fault injector.
 
 Tests start everything in-process with `running_emulators(...)` (async) or `emulators_in_thread(...)` (sync).
 """
@@ -43,9 +41,8 @@ from emulators.tls import ensure_tls_material, server_ssl_context
 
 LOGGER = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
-# Big enough for a 25 MB audio part plus multipart framing, and for oversized documents to reach the handler
-# so it
-# can refuse them with the service's own error instead of a bare 413.
+# At least big enough for a 25 MB audio part plus multipart framing; raised to the document limit so an
+# oversized document reaches its handler and gets the service's own error instead of a bare 413.
 _CLIENT_MAX_SIZE = 64 * 1024 * 1024
 
 
@@ -158,7 +155,11 @@ class EmulatorServer:
 
     def _base_app(self, service_of_path: Any) -> web.Application:
         app = web.Application(
-            client_max_size=_CLIENT_MAX_SIZE,
+            client_max_size=max(
+                _CLIENT_MAX_SIZE,
+                self.options.max_document_bytes + 1024 * 1024,
+                self.options.max_audio_bytes * 2,
+            ),
             middlewares=[_never_crash, self.faults.middleware(service_of_path)],
         )
 

@@ -1,9 +1,8 @@
 """The deterministic "brain" behind the emulated chat completions.
 
 It recognises a task by the requested schema's name and fills fields by their names from the tagged sections
-of the
-prompt (see docs/EMULATORS.md); any other schema is filled generically with valid values. It never imports
-pipeline code and never draws random numbers: the same request always gets the same answer.
+of the prompt (see docs/EMULATORS.md); any other schema is filled generically with valid values. It never
+imports pipeline code and never draws random numbers: the same request always gets the same answer.
 """
 
 from __future__ import annotations

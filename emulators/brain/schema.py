@@ -2,10 +2,8 @@
 
 Strict mode restricts schemas to `type` (incl. type lists), `properties`, `required`, `additionalProperties`,
 `items`, `enum`, `const`, `anyOf`, `$ref`/`$defs` (pydantic nests models that way), plus a few bounds. The
-emulator
-must never return output that violates the requested schema, so it both fills values for a schema and
-validates the
-result before answering.
+emulator must never return output that violates the requested schema, so it both fills values for a schema and
+validates the result before answering.
 """
 
 from __future__ import annotations

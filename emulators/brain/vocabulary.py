@@ -54,8 +54,7 @@ IMPLIES: dict[str, tuple[str, ...]] = {
     "Machine Learning": ("PyTorch", "TensorFlow", "scikit-learn", "Deep Learning"),
 }
 
-# Single letters and words that are also ordinary English are only taken from a Skills section, never from
-# prose.
+# Single letters and ordinary English words count only in a Skills section, never in prose.
 _PROSE_AMBIGUOUS = frozenset(
     {"C", "R", "Go", "Spring", "Testing", "Security", "Communication", "Leadership", "Sales"}
 )
