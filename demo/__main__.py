@@ -137,7 +137,7 @@ def run_applications(base_url: str) -> list[dict[str, Any]]:
                 raised.add(instance_id)
             if status["runtimeStatus"] in TERMINAL:
                 finals[instance_id] = status
-        time.sleep(0.1)
+        time.sleep(0.02)
     return [finals[m["id"]] for m in started]
 
 
