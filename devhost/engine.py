@@ -204,6 +204,33 @@ def _played(unplayed: str) -> str:
     return json.dumps(event)
 
 
+# Event types the SDK's replay never reads (it parses every event it is given, ~0.1 ms each, mostly the
+# timestamp): scheduling events, episode and execution ends, suspension markers. They stay in the stored
+# history and the status API; the SDK gets the rest, in order, so one step costs two parsed events, not four.
+_IGNORED_BY_SDK = frozenset(
+    {
+        EXECUTION_COMPLETED,
+        EXECUTION_FAILED,
+        EXECUTION_TERMINATED,
+        TASK_SCHEDULED,
+        SUB_ORCHESTRATION_CREATED,
+        TIMER_CREATED,
+        ORCHESTRATOR_COMPLETED,
+        EXECUTION_SUSPENDED,
+        EXECUTION_RESUMED,
+    }
+)
+_TYPE_OFFSET = len('{"IsPlayed": true, "EventType": ')
+
+
+def _replayed_by_sdk(played: str) -> bool:
+    if played.startswith('{"IsPlayed": true, "EventType": '):
+        kind = int(played[_TYPE_OFFSET : played.index(",", _TYPE_OFFSET)])
+    else:
+        kind = int(json.loads(played)["EventType"])
+    return kind not in _IGNORED_BY_SDK
+
+
 def _parse_json(text: str | None) -> Any:
     if text is None:
         return None
@@ -297,6 +324,7 @@ class Instance:
     custom_status: str | None = None
     parent: dict[str, Any] | None = None
     history: list[str] = field(default_factory=list)
+    replay_history: list[str] = field(default_factory=list)
     completed_ids: set[int] = field(default_factory=set)
     next_id: int = 0
     actions: list[list[Any]] = field(default_factory=list)
@@ -443,7 +471,7 @@ class Engine:
         self._timer_bodies: dict[str, tuple[float, str, str, int]] = {}
         self._msg_ids = itertools.count(1)
         self._in_flight = 0
-        self._in_round = False
+        self._pending_commit: tuple[asyncio.Future[None], _Effects] | None = None
         self._running = False
         self._wake: asyncio.Event | None = None
         self._timer_wake: asyncio.Event | None = None
@@ -525,6 +553,7 @@ class Engine:
                 parent=json.loads(parent) if parent else None,
             )
             instance.history = histories.get(instance_id, [])
+            instance.replay_history = [text for text in instance.history if _replayed_by_sdk(text)]
             if not instance.terminal:
                 instance.load_engine_state(state)
                 for text in instance.history:
@@ -614,7 +643,7 @@ class Engine:
         return bool(self._ready or self._commands or self._completions or self._due_timers)
 
     def _is_idle(self) -> bool:
-        return not self._has_runnable() and self._in_flight == 0 and not self._in_round
+        return not self._has_runnable() and self._in_flight == 0 and self._pending_commit is None
 
     async def _dispatch_loop(self) -> None:
         assert self._wake is not None
@@ -623,11 +652,57 @@ class Engine:
             for item in work:
                 self._start_work(item)
         while self._running:
-            await self._wake.wait()
+            if not self._has_runnable():
+                if self._pending_commit is not None:
+                    # Keep going as soon as new work arrives (an inline activity completing, say) instead
+                    # of waiting for the fsync: the next round is replayed while this one is written.
+                    woken: asyncio.Future[Any] = asyncio.ensure_future(self._wake.wait())
+                    committed: asyncio.Future[Any] = self._pending_commit[0]
+                    await asyncio.wait((woken, committed), return_when=asyncio.FIRST_COMPLETED)
+                    woken.cancel()
+                    if committed.done():
+                        await self._finish_commit()
+                    continue
+                self._notify_progress()
+                await self._wake.wait()
             self._wake.clear()
-            while self._running and self._has_runnable():
-                await self._round()
-            self._notify_progress()
+            if not self._has_runnable():
+                continue
+            batch, effects = self._compute_round()
+            # Work and timers may start before their round is durable: if the commit is lost, the consumed
+            # messages are still in the store, the episode runs again and schedules them again
+            # (at-least-once), and their completions can only be committed by a later round anyway.
+            for item in effects.work:
+                self._start_work(item)
+            for fire_at, timer_key, instance_id, execution_id, timer_id in effects.timers:
+                self._arm_timer(fire_at, timer_key, instance_id, execution_id, timer_id)
+            await self._finish_commit()
+            assert self._loop is not None
+            future = self._loop.run_in_executor(self._db_executor, self._require_store().commit, batch)
+            self._pending_commit = (future, effects)
+
+    async def _finish_commit(self) -> None:
+        if self._pending_commit is None:
+            return
+        future, effects = self._pending_commit
+        commit_error: BaseException | None = None
+        try:
+            await future
+        except Exception as error:
+            logger.exception("committing a dispatch round failed")
+            commit_error = error
+        finally:
+            self._pending_commit = None
+        # Callers hear back only once their change is durable.
+        for waiter, result, command_error in effects.futures:
+            if waiter.done():
+                continue
+            failure = commit_error or command_error
+            if failure is not None:
+                waiter.set_exception(failure)
+            else:
+                waiter.set_result(result)
+        self._notify_progress()
 
     def _notify_progress(self) -> None:
         if self._progress is not None:
@@ -635,57 +710,34 @@ class Engine:
         if self._timer_wake is not None:
             self._timer_wake.set()
 
-    async def _round(self) -> None:
-        self._in_round = True
+    def _compute_round(self) -> tuple[Batch, _Effects]:
         batch = Batch()
         effects = _Effects()
-        try:
-            commands, self._commands = self._commands, []
-            for command, future in commands:
-                try:
-                    result = command(batch, effects)
-                    effects.futures.append((future, result, None))
-                except Exception as error:
-                    effects.futures.append((future, None, error))
-            completions, self._completions = self._completions, []
-            for item, event in completions:
-                self._route_completion(item, event, batch)
-            due, self._due_timers = self._due_timers, []
-            for timer_key, instance_id, execution_id, timer_id, fire_at in due:
-                self._route_timer(timer_key, instance_id, execution_id, timer_id, fire_at, batch)
-            ready, self._ready = list(self._ready), {}
-            for target in ready:
-                try:
-                    if target.startswith("@"):
-                        self._entity_episode(target, batch)
-                    else:
-                        instance = self._instances.get(target)
-                        if instance is not None and instance.inbox:
-                            self._orchestration_episode(instance, batch, effects)
-                except Exception:
-                    logger.exception("engine error while running %s", target)
-            assert self._loop is not None
-            await self._loop.run_in_executor(self._db_executor, self._require_store().commit, batch)
-        except Exception as round_error:
-            logger.exception("dispatch round failed")
-            for future, _, _ in effects.futures:
-                if not future.done():
-                    future.set_exception(round_error)
-            effects = _Effects()
-        finally:
-            self._in_round = False
-        for item in effects.work:
-            self._start_work(item)
-        for fire_at, timer_key, instance_id, execution_id, timer_id in effects.timers:
-            self._arm_timer(fire_at, timer_key, instance_id, execution_id, timer_id)
-        for future, result, command_error in effects.futures:
-            if future.done():
-                continue
-            if command_error is not None:
-                future.set_exception(command_error)
-            else:
-                future.set_result(result)
-        self._notify_progress()
+        commands, self._commands = self._commands, []
+        for command, waiter in commands:
+            try:
+                result = command(batch, effects)
+                effects.futures.append((waiter, result, None))
+            except Exception as error:
+                effects.futures.append((waiter, None, error))
+        completions, self._completions = self._completions, []
+        for item, event in completions:
+            self._route_completion(item, event, batch)
+        due, self._due_timers = self._due_timers, []
+        for timer_key, instance_id, execution_id, timer_id, fire_at in due:
+            self._route_timer(timer_key, instance_id, execution_id, timer_id, fire_at, batch)
+        ready, self._ready = list(self._ready), {}
+        for target in ready:
+            try:
+                if target.startswith("@"):
+                    self._entity_episode(target, batch)
+                else:
+                    instance = self._instances.get(target)
+                    if instance is not None and instance.inbox:
+                        self._orchestration_episode(instance, batch, effects)
+            except Exception:
+                logger.exception("engine error while running %s", target)
+        return batch, effects
 
     async def _submit(self, command: Command) -> Any:
         if not self._running or self._loop is None:
@@ -957,7 +1009,7 @@ class Engine:
             context = "".join(
                 (
                     '{"history":[',
-                    ",".join(itertools.chain(instance.history, new_unplayed)),
+                    ",".join(itertools.chain(instance.replay_history, new_unplayed)),
                     '],"instanceId":',
                     json.dumps(instance.instance_id),
                     ',"isReplaying":',
@@ -997,7 +1049,6 @@ class Engine:
                 details = ""
         scheduled_unplayed = [json.dumps(event) for event in scheduled]
         appended.extend(_played(text) for text in scheduled_unplayed)
-        appended.append(_played(json.dumps(_event(ORCHESTRATOR_COMPLETED, -1, timestamp))))
         instance.updated = now.timestamp()
         if error is not None:
             self._fail(instance, error, details, appended, timestamp, batch)
@@ -1032,6 +1083,7 @@ class Engine:
     def _append_history(self, instance: Instance, events: list[str], batch: Batch) -> None:
         base = len(instance.history)
         instance.history.extend(events)
+        instance.replay_history.extend(text for text in events if _replayed_by_sdk(text))
         batch.history.extend((instance.instance_id, base + i, text) for i, text in enumerate(events))
 
     def _apply_actions(
@@ -1335,6 +1387,7 @@ class Engine:
         instance.input = new_input
         instance.status = CONTINUED_AS_NEW
         instance.history = []
+        instance.replay_history = []
         instance.completed_ids = set()
         instance.next_id = 0
         instance.actions = []
@@ -1695,7 +1748,8 @@ class Engine:
         assert self._progress is not None
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while not condition():
+        # Memory runs ahead of the store by at most one round; answer only from committed state.
+        while not (condition() and self._pending_commit is None):
             self._progress.clear()
             if self._timer_wake is not None:
                 self._timer_wake.set()

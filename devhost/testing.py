@@ -52,6 +52,10 @@ from devhost.functions import FunctionIndex, index_app, load_app
 
 T = TypeVar("T")
 
+# Loops of abandoned hosts stay referenced: a crashed process never tidies up, and collecting their pending
+# tasks would only log noise about tasks destroyed while pending.
+_ABANDONED: list[tuple[asyncio.AbstractEventLoop, Engine]] = []
+
 
 class OrchestrationStuckError(AssertionError):
     """The instance cannot progress: nothing is runnable and no timer is pending (waits for an event?)."""
@@ -289,6 +293,7 @@ class DurableTestHost:
         engine = self.engine
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        _ABANDONED.append((self._loop, engine))
         # A commit already running in the store thread finishes (or not) atomically, as with kill -9.
         executor = engine._db_executor
         if executor is not None:

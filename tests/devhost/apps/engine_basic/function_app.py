@@ -243,3 +243,10 @@ def counter(context: df.DurableEntityContext) -> None:
         context.set_result(value)
     elif operation == "fail":
         raise ValueError("E_ENTITY: refused")
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_noop(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    results = yield context.task_all([context.call_activity("noop", i) for i in range(count)])
+    return len(results)
