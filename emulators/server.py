@@ -167,8 +167,39 @@ class EmulatorServer:
             return web.json_response({"status": "ok", "emulated": True})
 
         app.router.add_get("/health", health)
+        app.router.add_post("/admin/openai/limits", self._set_openai_limits)
         self.faults.add_admin_routes(app)
         return app
+
+    async def _set_openai_limits(self, request: web.Request) -> web.Response:
+        """`{"deployment": name, "requests_per_minute": n | null, "tokens_per_minute": n | null}`."""
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        names = {d.name for d in self.openai.deployments}
+        limits = (
+            [body.get("requests_per_minute"), body.get("tokens_per_minute")] if isinstance(body, dict) else []
+        )
+        if (
+            not isinstance(body, dict)
+            or body.get("deployment") not in names
+            or not all(v is None or (isinstance(v, int) and v > 0) for v in limits)
+        ):
+            message = (
+                f"Expected {{deployment: one of {sorted(names)}, requests_per_minute, tokens_per_minute}}."
+            )
+            return web.json_response({"error": {"code": "InvalidRequest", "message": message}}, status=400)
+        self.openai.set_limits(body["deployment"], limits[0], limits[1])
+        deployments = [
+            {
+                "name": d.name,
+                "requests_per_minute": d.requests_per_minute,
+                "tokens_per_minute": d.tokens_per_minute,
+            }
+            for d in self.openai.deployments
+        ]
+        return web.json_response({"deployments": deployments})
 
     async def start(self) -> dict[str, str]:
         """Bind both sites, start background work and return the settings an app needs."""

@@ -9,8 +9,15 @@ import openai
 import pytest
 
 from emulators.ratelimit import SlidingWindowLimiter
-from emulators.server import EmulatorThread
-from tests.emulators.ai.helpers import LIMITED_RPM, LIMITED_TPM, async_openai_client, openai_client
+from emulators.server import EmulatorThread, emulators_in_thread
+from tests.emulators.ai.helpers import (
+    LIMITED_RPM,
+    LIMITED_TPM,
+    async_openai_client,
+    emulator_options,
+    openai_client,
+    raw_request,
+)
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -80,3 +87,18 @@ def test_sliding_window_arithmetic() -> None:
     too_big = limiter.try_admit(30)
     assert not too_big.allowed
     assert too_big.retry_after_s == pytest.approx(5)  # at t=70 the 40 tokens admitted at t=10 expire
+
+
+def test_admin_endpoint_changes_limits_at_run_time() -> None:
+    with emulators_in_thread(emulator_options()) as running:
+        url = f"{running.settings['EMULATORS_HTTP_URL']}/admin/openai/limits"
+        bad = raw_request(url, data=b'{"deployment": "nope"}')
+        assert bad.status == 400
+        assert "gpt-4o-mini" in bad.json()["error"]["message"]
+        assert raw_request(url, data=b'{"deployment": "gpt-4o-mini", "requests_per_minute": 0}').status == 400
+        ok = raw_request(url, data=b'{"deployment": "gpt-4o-mini", "requests_per_minute": 1}')
+        assert ok.status == 200
+        client = openai_client(running.settings, max_retries=0)
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
