@@ -71,3 +71,22 @@ def test_oversized_body_is_413_and_host_keeps_serving(tmp_path: Path) -> None:
     with in_process_host("host_http", tmp_path, max_body_bytes=1024) as host:
         assert call("POST", host.url("/api/echo"), body=b"x" * 4096).status == 413
         assert call("POST", host.url("/api/echo"), body=b"x" * 512).status == 201
+
+
+def test_admin_endpoint_requires_the_master_key(keyed_host: InProcessHost) -> None:
+    keys = keys_of(keyed_host)
+    assert call("POST", keyed_host.url("/admin/functions/nope"), body="{}").status == 401
+    function_key = keys.default_function_key
+    assert call("POST", keyed_host.url(f"/admin/functions/nope?code={function_key}"), body="{}").status == 401
+    # Past the key check, the unknown function is what is wrong.
+    assert (
+        call("POST", keyed_host.url(f"/admin/functions/nope?code={keys.master_key}"), body="{}").status == 404
+    )
+
+
+def test_event_grid_webhook_requires_its_system_key(keyed_host: InProcessHost) -> None:
+    keys = keys_of(keyed_host)
+    url = keyed_host.url("/runtime/webhooks/eventgrid?functionName=nope")
+    assert call("POST", url, body="[]").status == 401
+    system_key = keys.system_keys["eventgrid_extension"]
+    assert call("POST", url + f"&code={system_key}", body="[]").status == 404
