@@ -45,7 +45,7 @@ from emulators.eventgrid_delivery import (
     utc_now_iso,
 )
 from emulators.personas import Behaviour, Persona, PersonaBook, load_personas
-from emulators.recording import RecordingAudio, Turn, iter_wav_range, recording_metadata
+from emulators.recording import RecordingAudio, Turn, default_voice, iter_wav_range, recording_metadata
 
 LOGGER = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class AcsConfig:
     event_grid_retry: RetryPolicy = field(default_factory=RetryPolicy)
     ring_delay_s: float = 0.05
     """Pause between create call and its outcome event, so callers see the 'connecting' state first."""
+    voice: str = "auto"
+    """Recording voice: ``tones``, ``espeak-ng`` (speech) or ``auto`` (speech if espeak-ng is installed)."""
 
 
 def new_access_key() -> str:
@@ -180,6 +182,7 @@ class AcsEmulator:
         self.config = config
         self._key = base64.b64decode(config.access_key_b64)
         self._resource_host = urlsplit(config.public_base_url).netloc
+        self._voice = default_voice() if config.voice == "auto" else config.voice
         self._personas: PersonaBook = load_personas(config.personas_path)
         self._calls: dict[str, Call] = {}
         self._calls_by_server_id: dict[str, Call] = {}
@@ -597,9 +600,18 @@ class AcsEmulator:
             # Nothing was played while recording: the recording still holds a short default conversation.
             for index, question in enumerate(_DEFAULT_QUESTIONS):
                 turns += [Turn("interviewer", question), Turn("candidate", call.persona.answer(index))]
-        turns = _pad_to_duration(turns, call.persona)
         document_id = str(uuid.uuid4())
-        audio = RecordingAudio(recording_id=document_id, turns=tuple(turns))
+        self._spawn(
+            self._publish_recording(session, document_id, turns, end_reason),
+            f"acs-recording-ready-{document_id}",
+        )
+
+    async def _publish_recording(
+        self, session: RecordingSession, document_id: str, turns: list[Turn], end_reason: str
+    ) -> None:
+        call = session.call
+        # Speech synthesis takes a while for a long interview: keep it off the event loop.
+        audio = await asyncio.to_thread(_recording_audio, document_id, turns, call.persona, self._voice)
         participants = [t for t in (_raw_id(x) for x in call.targets) if t is not None]
         metadata = recording_metadata(
             audio,
@@ -635,7 +647,7 @@ class AcsEmulator:
                 "sessionEndReason": end_reason,
             },
         )
-        self._spawn(self._deliver_recording_event(event), f"acs-recording-ready-{document_id}")
+        await self._deliver_recording_event(event)
 
     def recording_url(self, document_id: str, suffix: str) -> str:
         """Return the public URL of a recording object (``suffix`` ``content/audio``; empty to delete)."""
@@ -777,13 +789,13 @@ def _best_choice(answer: str, choices: list[Any]) -> str:
     return str(first.get("label", ""))
 
 
-def _pad_to_duration(turns: list[Turn], persona: Persona) -> list[Turn]:
-    """Extend a very long interview with follow-up rounds until it reaches the persona's minimum length."""
+def _recording_audio(document_id: str, turns: list[Turn], persona: Persona, voice: str) -> RecordingAudio:
+    """Describe the recording; a very long interview gets follow-up rounds up to the persona's minimum."""
     if persona.min_recording_s <= 0:
-        return turns
+        return RecordingAudio.create(document_id, turns, voice)
     padded = list(turns)
     question_index = sum(1 for t in turns if t.speaker == "interviewer")
-    while RecordingAudio("length-probe", tuple(padded)).duration_s < persona.min_recording_s:
+    while (audio := RecordingAudio.create(document_id, padded, voice)).duration_s < persona.min_recording_s:
         batch = []
         for _ in range(50):
             batch += [
@@ -792,7 +804,7 @@ def _pad_to_duration(turns: list[Turn], persona: Persona) -> list[Turn]:
             ]
             question_index += 1
         padded += batch
-    return padded
+    return audio
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:

@@ -17,7 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+import shutil
 import struct
+import subprocess
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +33,9 @@ BLOCK_SAMPLES = 64
 WATERMARK_EVERY = 16
 """Every 16th block (64 ms) carries the watermark: enough to locate any part, rare enough to be cheap."""
 SCRIPT_CHUNK_ID = b"hfsc"
+VOICE_TONES = "tones"
+VOICE_SPEECH = "espeak-ng"
+"""Voices: tone bursts per word (pure Python, identical everywhere) or speech synthesised by espeak-ng."""
 SCRIPT_VERSION = 1
 
 _BLOCK_BYTES = BLOCK_SAMPLES * 2
@@ -83,6 +90,24 @@ class RecordingAudio:
 
     recording_id: str
     turns: tuple[Turn, ...]
+    voice: str = VOICE_TONES
+    turn_blocks: tuple[int, ...] = ()
+    """For speech, each turn's length in blocks, so timing is known even where espeak-ng is not installed."""
+    engine: str = ""
+    """For speech, the synthesiser's version: only the same version regenerates identical audio."""
+
+    @classmethod
+    def create(cls, recording_id: str, turns: Sequence[Turn], voice: str = VOICE_TONES) -> RecordingAudio:
+        """Describe a recording of ``turns``; the speech voice synthesises (and caches) each turn."""
+        if voice == VOICE_TONES:
+            return cls(recording_id, tuple(turns))
+        if voice != VOICE_SPEECH:
+            raise ValueError(f"unknown voice {voice!r}")
+        executable = espeak_executable()
+        if executable is None:
+            raise RuntimeError("the speech voice needs espeak-ng on PATH")
+        blocks = tuple(len(_speech_pcm(executable, t.speaker, t.text)) // _BLOCK_BYTES for t in turns)
+        return cls(recording_id, tuple(turns), VOICE_SPEECH, blocks, _espeak_version(executable))
 
     @property
     def key(self) -> int:
@@ -97,6 +122,8 @@ class RecordingAudio:
             "sampleRate": SAMPLE_RATE,
             "turns": [{"speaker": t.speaker, "text": t.text} for t in self.turns],
         }
+        if self.voice != VOICE_TONES:
+            payload |= {"voice": self.voice, "turnBlocks": list(self.turn_blocks), "engine": self.engine}
         return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
     @classmethod
@@ -107,7 +134,13 @@ class RecordingAudio:
             if payload["version"] != SCRIPT_VERSION or payload["sampleRate"] != SAMPLE_RATE:
                 raise UndecodableAudio("unsupported recording script version or sample rate")
             turns = tuple(Turn(speaker=str(t["speaker"]), text=str(t["text"])) for t in payload["turns"])
-            return cls(recording_id=str(payload["recordingId"]), turns=turns)
+            voice = str(payload.get("voice", VOICE_TONES))
+            blocks = tuple(int(b) for b in payload.get("turnBlocks", []))
+            if voice not in (VOICE_TONES, VOICE_SPEECH) or (
+                voice == VOICE_SPEECH and len(blocks) != len(turns)
+            ):
+                raise UndecodableAudio(f"the recording script names an unknown voice {voice!r} or bad timing")
+            return cls(str(payload["recordingId"]), turns, voice, blocks, str(payload.get("engine", "")))
         except (ValueError, KeyError, TypeError) as error:
             if isinstance(error, UndecodableAudio):
                 raise
@@ -154,25 +187,105 @@ class RecordingAudio:
 
 
 @dataclass(frozen=True)
+class _Sound:
+    start_block: int
+    end_block: int  # exclusive
+    period: int  # tone period in samples; 0 for synthesised speech
+    turn_index: int
+
+
+@dataclass(frozen=True)
 class _Timeline:
     words: tuple[_WordSpan, ...]
-    word_starts: tuple[int, ...]
+    sounds: tuple[_Sound, ...]
+    sound_starts: tuple[int, ...]
     total_blocks: int
 
 
 @lru_cache(maxsize=32)
 def _timeline(audio: RecordingAudio) -> _Timeline:
     words: list[_WordSpan] = []
+    sounds: list[_Sound] = []
     block = _LEAD_IN_BLOCKS
     for index, turn in enumerate(audio.turns):
-        periods = _PERIODS.get(turn.speaker, _DEFAULT_PERIODS)
-        for word in turn.text.split():
-            digest = hashlib.blake2b(word.lower().encode(), digest_size=2).digest()
-            period = periods[digest[0] % len(periods)]
-            words.append(_WordSpan(block, block + _WORD_BLOCKS, period, index, word))
-            block += _WORD_BLOCKS + _WORD_GAP_BLOCKS
+        if audio.voice == VOICE_SPEECH:
+            length = audio.turn_blocks[index]
+            sounds.append(_Sound(block, block + length, 0, index))
+            # Word times inside synthesised speech are estimated from character positions.
+            total_chars = max(1, len(turn.text))
+            for match in re.finditer(r"\S+", turn.text):
+                first = block + length * match.start() // total_chars
+                last = block + -(-length * match.end() // total_chars)
+                words.append(_WordSpan(first, max(last, first + 1), 0, index, match.group()))
+            block += length
+        else:
+            periods = _PERIODS.get(turn.speaker, _DEFAULT_PERIODS)
+            for word in turn.text.split():
+                digest = hashlib.blake2b(word.lower().encode(), digest_size=2).digest()
+                period = periods[digest[0] % len(periods)]
+                words.append(_WordSpan(block, block + _WORD_BLOCKS, period, index, word))
+                sounds.append(_Sound(block, block + _WORD_BLOCKS, period, index))
+                block += _WORD_BLOCKS + _WORD_GAP_BLOCKS
         block += _TURN_GAP_BLOCKS
-    return _Timeline(tuple(words), tuple(w.start_block for w in words), block)
+    return _Timeline(tuple(words), tuple(sounds), tuple(s.start_block for s in sounds), block)
+
+
+def can_regenerate(audio: RecordingAudio) -> bool:
+    """Whether this machine can regenerate the recording's audio byte for byte."""
+    if audio.voice == VOICE_TONES:
+        return True
+    executable = espeak_executable()
+    return executable is not None and _espeak_version(executable) == audio.engine
+
+
+def espeak_executable() -> str | None:
+    """Path of espeak-ng if installed (looked up on every call, so PATH changes are seen)."""
+    return shutil.which("espeak-ng")
+
+
+def default_voice() -> str:
+    """Speech when espeak-ng is installed, tones otherwise."""
+    return VOICE_SPEECH if espeak_executable() else VOICE_TONES
+
+
+@lru_cache(maxsize=8)
+def _espeak_version(executable: str) -> str:
+    result = subprocess.run([executable, "--version"], capture_output=True, check=True, timeout=30)
+    return result.stdout.decode(errors="replace").split("Data at")[0].strip()
+
+
+_SPEAKER_VOICES = {"interviewer": ("en-us", "40"), "candidate": ("en-gb", "60")}
+
+
+@lru_cache(maxsize=32)
+def _speech_pcm(executable: str, speaker: str, text: str) -> bytes:
+    """Synthesise one turn: 16 kHz PCM with even samples (room for the watermark), padded to whole blocks."""
+    if not text.strip():
+        return b""
+    voice, pitch = _SPEAKER_VOICES.get(speaker, ("en", "50"))
+    result = subprocess.run(
+        [executable, "-v", voice, "-p", pitch, "-s", "165", "-b", "1", "--stdout"],
+        input=text.encode(),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    wav = result.stdout
+    data_at = data_chunk_offset(wav)
+    (rate,) = struct.unpack_from("<I", wav, 24)
+    source = array("h")
+    source.frombytes(wav[data_at + 8 : data_at + 8 + (len(wav) - data_at - 8) // 2 * 2])
+    # espeak-ng speaks at 22050 Hz; linear interpolation down to 16 kHz is plenty for a test recording.
+    count = max(0, (len(source) - 1) * SAMPLE_RATE // rate)
+    out = array("h", bytes(2 * count))
+    step = rate / SAMPLE_RATE
+    for i in range(count):
+        position = i * step
+        j = int(position)
+        fraction = position - j
+        out[i] = int(source[j] + (source[j + 1] - source[j]) * fraction) & ~1
+    pcm = out.tobytes()
+    return pcm + bytes(-len(pcm) % _BLOCK_BYTES)
 
 
 @lru_cache(maxsize=32)
@@ -226,17 +339,59 @@ def _tone_block(period: int, phase: int) -> bytes:
 _SILENT_BLOCK = bytes(_BLOCK_BYTES)
 
 
-def _render_block(audio_key: int, timeline: _Timeline, block: int) -> bytes:
+def _render_block(
+    audio: RecordingAudio, audio_key: int, timeline: _Timeline, block: int, speech: str
+) -> bytes:
     base = _SILENT_BLOCK
-    position = bisect_right(timeline.word_starts, block) - 1
+    position = bisect_right(timeline.sound_starts, block) - 1
     if position >= 0:
-        word = timeline.words[position]
-        if block < word.end_block:
-            base = _tone_block(word.period, block * BLOCK_SAMPLES % word.period)
+        sound = timeline.sounds[position]
+        if block < sound.end_block:
+            if sound.period:
+                base = _tone_block(sound.period, block * BLOCK_SAMPLES % sound.period)
+            else:
+                turn = audio.turns[sound.turn_index]
+                offset = (block - sound.start_block) * _BLOCK_BYTES
+                base = _speech_pcm(speech, turn.speaker, turn.text)[offset : offset + _BLOCK_BYTES]
     if block % WATERMARK_EVERY:
         return base
     marked = int.from_bytes(base, "little") | _watermark(audio_key, block)
     return marked.to_bytes(_BLOCK_BYTES, "little")
+
+
+def _render_blocks(
+    audio: RecordingAudio, audio_key: int, timeline: _Timeline, first: int, stop: int, speech: str
+) -> Iterator[bytes]:
+    """Blocks ``[first, stop)``; unmarked runs inside one speech turn or silence come out as one slice."""
+    block = first
+    while block < stop:
+        if block % WATERMARK_EVERY == 0:
+            yield _render_block(audio, audio_key, timeline, block, speech)
+            block += 1
+            continue
+        run_end = min(stop, block - block % WATERMARK_EVERY + WATERMARK_EVERY)
+        position = bisect_right(timeline.sound_starts, block) - 1
+        sound = timeline.sounds[position] if position >= 0 else None
+        if sound is not None and block < sound.end_block:
+            if sound.period:  # tones: one cached block each
+                run_end = min(run_end, sound.end_block)
+                yield from (
+                    _render_block(audio, audio_key, timeline, b, speech) for b in range(block, run_end)
+                )
+            else:
+                run_end = min(run_end, sound.end_block)
+                turn = audio.turns[sound.turn_index]
+                offset = (block - sound.start_block) * _BLOCK_BYTES
+                yield _speech_pcm(speech, turn.speaker, turn.text)[
+                    offset : offset + (run_end - block) * _BLOCK_BYTES
+                ]
+        else:
+            next_start = (
+                timeline.sound_starts[position + 1] if position + 1 < len(timeline.sounds) else run_end
+            )
+            run_end = min(run_end, max(next_start, block + 1))
+            yield bytes((run_end - block) * _BLOCK_BYTES)
+        block = run_end
 
 
 def iter_data_range(
@@ -245,12 +400,17 @@ def iter_data_range(
     """Yield bytes ``[start, end)`` of the data chunk in pieces of about ``chunk_bytes``."""
     timeline = _timeline(audio)
     key = audio.key
+    speech = ""
+    if audio.voice == VOICE_SPEECH:
+        if not can_regenerate(audio):
+            raise RuntimeError("this recording's speech needs the same espeak-ng version to be regenerated")
+        speech = espeak_executable() or ""
     end = min(end, timeline.total_blocks * _BLOCK_BYTES)
     position = start
     while position < end:
         stop = min(end, position + chunk_bytes)
         first_block, last_block = position // _BLOCK_BYTES, (stop - 1) // _BLOCK_BYTES
-        piece = b"".join(_render_block(key, timeline, b) for b in range(first_block, last_block + 1))
+        piece = b"".join(_render_blocks(audio, key, timeline, first_block, last_block + 1, speech))
         skip = position - first_block * _BLOCK_BYTES
         yield piece[skip : skip + (stop - position)]
         position = stop
@@ -376,7 +536,13 @@ def locate_part(audio: RecordingAudio, data: bytes | memoryview) -> int:
     if samples == 0:
         raise UndecodableAudio("the WAV data chunk is empty")
     total = audio.total_samples
-    candidates = [*_watermark_offsets(audio, view), 0, total - samples]
+    located = list(_watermark_offsets(audio, view))
+    if not can_regenerate(audio):
+        # Speech from an espeak-ng this machine lacks: the keyed watermark is the only evidence left.
+        if located and located[0] + samples <= total:
+            return located[0]
+        raise UndecodableAudio("cannot locate this part without the espeak-ng version that spoke it")
+    candidates = [*located, 0, total - samples]
     compare = min(samples, SAMPLE_RATE) * 2
     for offset in dict.fromkeys(candidates):
         if offset < 0 or offset + samples > total:

@@ -130,6 +130,7 @@ def running_acs(
     recording_ready_delay_s: float = 0.05,
     event_grid_retry: RetryPolicy | None = None,
     access_key: str | None = None,
+    voice: str = "auto",
 ) -> Iterator[RunningAcs]:
     """Start the emulator (HTTPS) and the receivers (HTTP) on free loopback ports; stop everything on exit."""
     acs_sock, app_sock = _loopback_socket(), _loopback_socket()
@@ -143,6 +144,7 @@ def running_acs(
         public_base_url=f"https://127.0.0.1:{acs_port}",
         data_dir=data_dir,
         event_grid_retry=event_grid_retry or RetryPolicy(max_attempts=4, first_delay_s=0.05),
+        voice=voice,
     )
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="acs-emulator", daemon=True)
@@ -160,7 +162,8 @@ def running_acs(
             (acs_app, acs_sock, server_ssl_context(tls)),
             (app, app_sock, None),
         ):
-            runner = web.AppRunner(application)
+            # A short shutdown timeout: a client may keep a connection open after an early error response.
+            runner = web.AppRunner(application, shutdown_timeout=1.0)
             await runner.setup()
             await web.SockSite(runner, sock, ssl_context=ssl_context).start()
             runners.append(runner)
