@@ -151,8 +151,8 @@ class HostProcess:
         self.process.wait(timeout=10)
         self._close_output()
 
-    def terminate(self, timeout: float = 20) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def terminate(self, timeout: float = 20, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
         try:
             return self.process.wait(timeout=timeout)
         finally:

@@ -1,5 +1,7 @@
 """The command line: function list, ready line, import failures and clean shutdown."""
 
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +76,36 @@ def test_missing_app_file_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no such app file" in result.stderr
+
+
+def test_sigint_shuts_down_cleanly(tmp_path: Path) -> None:
+    host = start_process(APPS / "host_http" / "function_app.py", tmp_path)
+    assert host.terminate(signum=signal.SIGINT) == 0
+    assert "Traceback" not in "".join(host.output)
+
+
+def test_port_in_use_exits_non_zero(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "start",
+                "--app",
+                str(APPS / "host_http" / "function_app.py"),
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert "cannot serve" in result.stderr
