@@ -19,7 +19,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from emulators import brain
-from emulators.brain.schema import SchemaError, validate
+from emulators.brain.schema import SchemaError, strict_mode_problems, validate
 from emulators.openai_tokens import count_prompt_tokens, count_tokens, message_text
 from emulators.ratelimit import RateDecision, SlidingWindowLimiter, retry_after_headers
 
@@ -317,6 +317,14 @@ class OpenAIEmulator:
         conversation = "\n".join(message_text(m.get("content")) for m in messages)
         if not prompt.strip():
             prompt = conversation
+        for declared in body.get("tools") or []:
+            function = declared.get("function") if isinstance(declared, dict) else None
+            if isinstance(function, dict) and function.get("strict") is True:
+                problems = strict_mode_problems(function.get("parameters") or {})
+                if problems:
+                    raise _BadRequestError(
+                        f"Invalid schema for function '{function.get('name')}': {problems[0]}", "tools"
+                    )
         tool = self._tool_to_call(body, messages)
         if tool is not None:
             function = tool.get("function") or {}
@@ -342,6 +350,10 @@ class OpenAIEmulator:
             if not isinstance(schema, dict):
                 raise _BadRequestError(
                     "Invalid schema for response_format: must be an object.", "response_format"
+                )
+            if spec.get("strict") is True and (problems := strict_mode_problems(schema)):
+                raise _BadRequestError(
+                    f"Invalid schema for response_format '{spec['name']}': {problems[0]}", "response_format"
                 )
             value = brain.structured_answer(spec["name"], schema, prompt)
             try:

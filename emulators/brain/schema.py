@@ -281,3 +281,50 @@ def conform(
             if isinstance(option, str) and option.lower() == lowered:
                 return option
     return generate(schema, root, name, depth)
+
+
+def strict_mode_problems(schema: JsonSchema, root: JsonSchema | None = None) -> list[str]:
+    """List where `schema` breaks OpenAI's strict-mode rules, in the service's own wording.
+
+    Strict mode demands that every object lists all its properties in `required` and sets
+    `additionalProperties: false`; the service refuses the request otherwise, so the emulator does too.
+    """
+    root = schema if root is None else root
+    problems: list[str] = []
+    seen: set[int] = set()
+
+    def visit(node: Any, context: tuple[str, ...]) -> None:
+        if not isinstance(node, Mapping) or id(node) in seen:
+            return
+        seen.add(id(node))
+        where = f"context=({', '.join(repr(c) for c in context)})"
+        if "$ref" in node:
+            try:
+                visit(resolve(node, root), context)
+            except SchemaError as error:
+                problems.append(f"In {where}, {error}.")
+            return
+        properties = node.get("properties")
+        if "object" in schema_types(node) or isinstance(properties, Mapping):
+            if node.get("additionalProperties") is not False:
+                problems.append(
+                    f"In {where}, 'additionalProperties' is required to be supplied and to be false."
+                )
+            missing = [name for name in (properties or {}) if name not in (node.get("required") or [])]
+            if missing:
+                problems.append(
+                    f"In {where}, 'required' is required to be supplied and to be an array including every "
+                    f"key in properties. Missing '{missing[0]}'."
+                )
+            for name, sub in (properties or {}).items():
+                visit(sub, (*context, "properties", name))
+        if isinstance(node.get("items"), Mapping):
+            visit(node["items"], (*context, "items"))
+        for keyword in ("anyOf", "allOf", "oneOf"):
+            for index, branch in enumerate(node.get(keyword) or []):
+                visit(branch, (*context, keyword, str(index)))
+        for name, sub in (node.get("$defs") or {}).items():
+            visit(sub, ("$defs", name))
+
+    visit(schema, ())
+    return problems

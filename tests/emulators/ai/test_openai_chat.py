@@ -483,3 +483,51 @@ def test_streamed_tool_call_reassembles(emulator: EmulatorThread) -> None:
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
         "tool_calls"
     ]
+
+
+def test_strict_mode_refuses_non_strict_schemas_like_azure(emulator: EmulatorThread) -> None:
+    client = openai_client(emulator.settings, max_retries=0)
+    loose = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+        "required": ["a"],
+    }
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model=CHAT,
+            messages=[{"role": "user", "content": "x"}],
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "Loose", "strict": True, "schema": loose},
+            },
+        )
+    assert "'additionalProperties' is required to be supplied and to be false" in str(raised.value)
+    loose["additionalProperties"] = False
+    with pytest.raises(openai.BadRequestError) as missing:
+        client.chat.completions.create(
+            model=CHAT,
+            messages=[{"role": "user", "content": "x"}],
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "Loose", "strict": True, "schema": loose},
+            },
+        )
+    assert "Missing 'b'" in str(missing.value)
+    relaxed = client.chat.completions.create(
+        model=CHAT,
+        messages=[{"role": "user", "content": "x"}],
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "Loose", "strict": False, "schema": loose},
+        },
+    )
+    assert json.loads(relaxed.choices[0].message.content or "") == {"a": "emulated a", "b": 1}
+    strict_tool = {
+        "type": "function",
+        "function": {"name": "f", "strict": True, "parameters": {"type": "object", "properties": {}}},
+    }
+    with pytest.raises(openai.BadRequestError) as tool_error:
+        client.chat.completions.create(
+            model=CHAT, messages=[{"role": "user", "content": "x"}], tools=[strict_tool]
+        )  # type: ignore[list-item]
+    assert "Invalid schema for function 'f'" in str(tool_error.value)
