@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,12 @@ from emulators.openai_service import (
     Deployment,
 )
 from emulators.server import EmulatorOptions, EmulatorServer, settings_json
+
+
+def default_data_dir() -> Path:
+    """Return `$XDG_CACHE_HOME/hireflow/emulators` (or under `~/.cache`): outside the repo, kept."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "hireflow" / "emulators"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--settings-out", type=Path, default=None, help="write the app settings to this JSON file"
     )
     start.add_argument(
-        "--data-dir", type=Path, default=None, help="keeps the TLS CA between runs (default: temp)"
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="keeps the TLS CA between runs, so CA_BUNDLE stays valid (default: %(default)s)",
     )
     start.add_argument("--personas", type=Path, default=None, help="JSON file of call personas")
     start.add_argument("--chat-deployment", default=DEFAULT_CHAT_DEPLOYMENT)
