@@ -611,36 +611,39 @@ class AcsEmulator:
     ) -> None:
         call = session.call
         # Speech synthesis takes a while for a long interview: keep it off the event loop.
-        audio = await asyncio.to_thread(_recording_audio, document_id, turns, call.persona, self._voice)
+        audios = await asyncio.to_thread(_recording_audio, document_id, turns, call.persona, self._voice)
         participants = [t for t in (_raw_id(x) for x in call.targets) if t is not None]
-        metadata = recording_metadata(
-            audio,
-            call_id=call.correlation_id,
-            document_id=document_id,
-            start_time=session.started_at,
-            participants=participants,
-        )
-        self._files[document_id] = RecordingFile(document_id, audio, metadata)
-        self._save_recording(self._files[document_id])
+        chunks = []
+        for index, audio in enumerate(audios):
+            metadata = recording_metadata(
+                audio,
+                call_id=call.correlation_id,
+                document_id=audio.recording_id,
+                start_time=session.started_at,
+                participants=participants,
+                chunk_index=index,
+            )
+            self._files[audio.recording_id] = RecordingFile(audio.recording_id, audio, metadata)
+            self._save_recording(self._files[audio.recording_id])
+            chunks.append(
+                {
+                    "documentId": audio.recording_id,
+                    "index": index,
+                    # A long session is cut into chunks; only the last ends with the session.
+                    "endReason": "SessionEnded" if index == len(audios) - 1 else "ChunkMaximumTimeExceeded",
+                    "contentLocation": self.recording_url(audio.recording_id, "content/audio"),
+                    "metadataLocation": self.recording_url(audio.recording_id, "content/acsmetadata"),
+                    "deleteLocation": self.recording_url(audio.recording_id, ""),
+                }
+            )
         event = event_grid_event(
             topic=ACS_RESOURCE_TOPIC,
             subject=f"/recording/call/{call.correlation_id}/serverCallId/{call.server_call_id}",
             event_type="Microsoft.Communication.RecordingFileStatusUpdated",
             data={
-                "recordingStorageInfo": {
-                    "recordingChunks": [
-                        {
-                            "documentId": document_id,
-                            "index": 0,
-                            "endReason": "SessionEnded",
-                            "contentLocation": self.recording_url(document_id, "content/audio"),
-                            "metadataLocation": self.recording_url(document_id, "content/acsmetadata"),
-                            "deleteLocation": self.recording_url(document_id, ""),
-                        }
-                    ]
-                },
+                "recordingStorageInfo": {"recordingChunks": chunks},
                 "recordingStartTime": session.started_at,
-                "recordingDurationMs": round(audio.duration_s * 1000),
+                "recordingDurationMs": round(sum(a.duration_s for a in audios) * 1000),
                 "recordingContentType": "Audio",
                 "recordingChannelType": "Mixed",
                 "recordingFormatType": "Wav",
@@ -789,10 +792,12 @@ def _best_choice(answer: str, choices: list[Any]) -> str:
     return str(first.get("label", ""))
 
 
-def _recording_audio(document_id: str, turns: list[Turn], persona: Persona, voice: str) -> RecordingAudio:
+def _recording_audio(
+    document_id: str, turns: list[Turn], persona: Persona, voice: str
+) -> list[RecordingAudio]:
     """Describe the recording; a very long interview gets follow-up rounds up to the persona's minimum."""
     if persona.min_recording_s <= 0:
-        return RecordingAudio.create(document_id, turns, voice)
+        return _chunked(RecordingAudio.create(document_id, turns, voice), persona.recording_chunks, voice)
     padded = list(turns)
     question_index = sum(1 for t in turns if t.speaker == "interviewer")
     while (audio := RecordingAudio.create(document_id, padded, voice)).duration_s < persona.min_recording_s:
@@ -804,7 +809,19 @@ def _recording_audio(document_id: str, turns: list[Turn], persona: Persona, voic
             ]
             question_index += 1
         padded += batch
-    return audio
+    return _chunked(audio, persona.recording_chunks, voice)
+
+
+def _chunked(audio: RecordingAudio, count: int, voice: str) -> list[RecordingAudio]:
+    """Cut a recording into ``count`` chunks at turn boundaries; each chunk is its own document."""
+    if count <= 1 or len(audio.turns) < 2:
+        return [audio]
+    count = min(count, len(audio.turns))
+    bounds = [round(i * len(audio.turns) / count) for i in range(count + 1)]
+    ids = [audio.recording_id] + [str(uuid.uuid4()) for _ in range(count - 1)]
+    return [
+        RecordingAudio.create(ids[i], audio.turns[bounds[i] : bounds[i + 1]], voice) for i in range(count)
+    ]
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:

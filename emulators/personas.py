@@ -7,7 +7,8 @@ A personas file (JSON) maps call targets (E.164 phone numbers like ``+1425555010
      "personas": {"+14255550101": {"behaviour": "answers_well", "answers": ["...", "..."]},
                   "+14255550103": {"behaviour": "no_answer"},
                   "+14255550105": {"behaviour": "hangs_up_early", "hang_up_after_questions": 1},
-                  "+14255550106": {"behaviour": "very_long", "min_recording_s": 7200}}}
+                  "+14255550106": {"behaviour": "very_long", "min_recording_s": 7200},
+                  "+14255550107": {"behaviour": "answers_well", "recording_chunks": 2}}}
 
 A target no persona names gets ``default`` (answers, with plausible answers).
 """
@@ -57,6 +58,8 @@ class Persona:
     name: str = ""
     hang_up_after_questions: int = 1
     min_recording_s: float = 0.0
+    recording_chunks: int = 1
+    """How many chunks (separate documents) ACS splits this call's recording into."""
 
     def answer(self, question_index: int) -> str:
         """Return the spoken answer to the question at ``question_index`` (0-based); never empty."""
@@ -89,6 +92,7 @@ class PersonaBook:
             name=self.default.name or "default",
             hang_up_after_questions=self.default.hang_up_after_questions,
             min_recording_s=self.default.min_recording_s,
+            recording_chunks=self.default.recording_chunks,
         )
 
 
@@ -103,6 +107,7 @@ def _persona(target: str, raw: dict[str, Any]) -> Persona:
         name=str(raw.get("name", "")),
         hang_up_after_questions=int(raw.get("hang_up_after_questions", 1)),
         min_recording_s=float(raw.get("min_recording_s", 0.0)),
+        recording_chunks=max(1, int(raw.get("recording_chunks", 1))),
     )
 
 

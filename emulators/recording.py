@@ -614,14 +614,20 @@ def build_turns(questions: Sequence[str], answers: Sequence[str]) -> tuple[Turn,
 
 
 def recording_metadata(
-    audio: RecordingAudio, *, call_id: str, document_id: str, start_time: str, participants: Sequence[str]
+    audio: RecordingAudio,
+    *,
+    call_id: str,
+    document_id: str,
+    start_time: str,
+    participants: Sequence[str],
+    chunk_index: int = 0,
 ) -> dict[str, object]:
     """Build recording metadata JSON shaped like ACS's (one chunk, mixed audio, WAV)."""
     return {
         "resourceId": "emulated-acs-resource",
         "callId": call_id,
         "chunkDocumentId": document_id,
-        "chunkIndex": 0,
+        "chunkIndex": chunk_index,
         "chunkStartTime": start_time,
         "chunkDuration": round(audio.duration_s * 1000),
         "pauseResumeIntervals": [],

@@ -188,3 +188,24 @@ def test_recordings_outlive_an_emulator_restart_on_the_same_data_dir(
         client.delete_recording(chunk["deleteLocation"])
     with running_acs(tls_material, tmp_path, access_key=KEY) as third, pytest.raises(ResourceNotFoundError):
         recording_client(third).download_recording(chunk["contentLocation"])
+
+
+def test_a_recording_cut_into_chunks_is_one_event_with_every_chunk(acs: RunningAcs) -> None:
+    _, event = record_interview(acs, target="+14255550107")
+    chunks = event["data"]["recordingStorageInfo"]["recordingChunks"]
+    assert [c["index"] for c in chunks] == [0, 1]
+    assert [c["endReason"] for c in chunks] == ["ChunkMaximumTimeExceeded", "SessionEnded"]
+    assert len({c["documentId"] for c in chunks}) == 2
+    client = recording_client(acs)
+    heard = []
+    total_ms = 0.0
+    for chunk in chunks:
+        audio = b"".join(client.download_recording(chunk["contentLocation"]).iter_bytes())
+        with wave.open(io.BytesIO(audio)) as reader:
+            total_ms += reader.getnframes() / SAMPLE_RATE * 1000
+        heard += transcribe_wav(audio)
+        metadata = json.loads(b"".join(client.download_recording(chunk["metadataLocation"]).iter_bytes()))
+        assert metadata["chunkIndex"] == chunk["index"]
+    assert [s.text for s in heard if s.speaker == "interviewer"] == QUESTIONS
+    assert heard[1].text.startswith("I have seven years")
+    assert abs(total_ms - event["data"]["recordingDurationMs"]) <= 2
