@@ -244,17 +244,20 @@ class OpenAIEmulator:
         decision, limited = self._admit(deployment, reserved)
         if limited is not None:
             return limited
+        completion_id = self._next_id("chatcmpl", raw)
         headers = {
             "x-ratelimit-remaining-requests": str(decision.remaining_requests),
             "x-ratelimit-remaining-tokens": str(decision.remaining_tokens),
             "x-ms-region": "Emulated",
+            # The SDK exposes x-request-id as `_request_id`; support cases quote apim-request-id.
+            "x-request-id": completion_id,
+            "apim-request-id": completion_id,
         }
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens * choices_count,
             "total_tokens": prompt_tokens + completion_tokens * choices_count,
         }
-        completion_id = self._next_id("chatcmpl", raw)
         if body.get("stream") is True:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return await self._stream(

@@ -48,6 +48,7 @@ def test_plain_chat_reports_emulator_and_counts_tokens(emulator: EmulatorThread)
     content = completion.choices[0].message.content or ""
     assert "emulated" in content
     assert completion.system_fingerprint == SYSTEM_FINGERPRINT
+    assert completion._request_id == completion.id
     assert completion.choices[0].finish_reason == "stop"
     encoding = get_encoding("o200k_base")
     assert completion.usage is not None
