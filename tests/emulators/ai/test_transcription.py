@@ -11,7 +11,7 @@ import pytest
 
 from emulators.recording import RecordingAudio, Turn, split_wav, wav_bytes
 from emulators.server import EmulatorThread
-from tests.emulators.ai.helpers import async_openai_client, openai_client
+from tests.emulators.ai.helpers import async_openai_client, openai_client, raw_request
 
 WHISPER = "whisper"
 TURNS = (
@@ -121,3 +121,25 @@ def test_bad_response_format_and_chat_deployment(emulator: EmulatorThread, recor
     with pytest.raises(openai.BadRequestError) as wrong_kind:
         client.audio.transcriptions.create(model="gpt-4o-mini", file=("c.wav", recording))
     assert wrong_kind.value.code == "OperationNotSupported"
+
+
+def test_bad_transcription_requests_get_openai_error_shape(emulator: EmulatorThread) -> None:
+    base = emulator.settings["EMULATORS_HTTP_URL"]
+    url = f"{base}/openai/deployments/{WHISPER}/audio/transcriptions?api-version=2024-10-21"
+    key = {"api-key": emulator.settings["AZURE_OPENAI_API_KEY"]}
+    as_json = raw_request(url, data=b'{"file": "x"}', headers={**key, "Content-Type": "application/json"})
+    assert as_json.status == 400
+    assert "multipart/form-data" in as_json.json()["error"]["message"]
+    boundary = "b0undary"
+    no_file = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper\r\n--{boundary}--\r\n'
+    ).encode()
+    missing = raw_request(
+        url, data=no_file, headers={**key, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert missing.status == 400
+    assert missing.json()["error"]["param"] == "file"
+    unauthorized = raw_request(
+        url, data=no_file, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert unauthorized.status == 401
