@@ -316,11 +316,12 @@ class BlobTriggerService:
             },
             metadata=dict(properties.metadata or {}),
         )
+        metadata = {**(trigger.path.match(name) or {}), "BlobTrigger": blob_path, "Uri": blob_client.url}
         if not use_receipts:
-            await self.invoker.invoke(trigger.info, stream)
+            await self.invoker.invoke(trigger.info, stream, metadata=metadata)
             return "done"
         try:
-            await self.invoker.invoke(trigger.info, stream)
+            await self.invoker.invoke(trigger.info, stream, metadata=metadata)
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             status = self.receipts.record_failure(trigger.info.name, blob_path, etag, reason)

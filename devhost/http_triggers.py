@@ -8,6 +8,7 @@ more literal one wins, as in ASP.NET's route precedence.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -301,6 +302,25 @@ def to_web_response(value: Any, function_name: str) -> web.Response:
     )
 
 
+def binding_metadata(request: func.HttpRequest) -> dict[str, Any]:
+    """Collect what binding expressions may use for an HTTP trigger: body properties, ``Query.x``, route.
+
+    Later sources win, so a route parameter shadows a body property of the same name.
+    """
+    metadata: dict[str, Any] = {}
+    body = request.get_body()
+    if body[:1] == b"{":
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            metadata.update({str(k): v for k, v in document.items() if not isinstance(v, (dict, list))})
+    metadata.update({f"Query.{key}": value for key, value in request.params.items()})
+    metadata.update(request.route_params)
+    return metadata
+
+
 def error_response(status: int, message: str) -> web.Response:
     """Build a small JSON error body, so callers can read why."""
     return web.json_response({"error": message}, status=status)
@@ -346,7 +366,10 @@ class HttpTriggerHandler:
         invocation_id = uuid.uuid4().hex[:12]
         began = time.perf_counter()
         try:
-            result: InvocationResult = await self.invoker.invoke(function.info, function_request)
+            metadata = binding_metadata(function_request)
+            result: InvocationResult = await self.invoker.invoke(
+                function.info, function_request, metadata=metadata
+            )
             response = to_web_response(result.output(function.output_binding), function.info.name)
         except Exception:
             LOGGER.exception("Executed 'Functions.%s' (Failed, Id=%s)", function.info.name, invocation_id)

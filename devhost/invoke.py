@@ -15,17 +15,21 @@ import functools
 import inspect
 import logging
 import threading
+import typing
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import azure.functions as func
 from azure.functions import _abc
 
 from devhost.functions import FunctionInfo
+
+if TYPE_CHECKING:
+    from devhost.blob_bindings import BlobBindings
 
 LOGGER = logging.getLogger("devhost.invoke")
 
@@ -151,6 +155,17 @@ class InvocationResult:
         return self.outputs.get(binding_name)
 
 
+def parameter_annotation(function: Callable[..., Any], name: str) -> Any:
+    """Return the resolved annotation of parameter ``name`` (``None`` when absent or unresolvable)."""
+    target = inspect.unwrap(function)
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:
+        # String annotations naming something the module does not import: fall back to the raw ones.
+        hints = dict(getattr(target, "__annotations__", {}))
+    return hints.get(name)
+
+
 class FunctionInvoker:
     """Invokes indexed functions with their bindings filled in."""
 
@@ -160,17 +175,25 @@ class FunctionInvoker:
         executor: Executor | None,
         client_binding: Callable[[], str] | None,
         app_dir: Path | None = None,
+        blob_bindings: BlobBindings | None = None,
     ) -> None:
         self._executor = executor
+        self._blob_bindings = blob_bindings
         self._client_binding = client_binding
         self._app_dir = str(app_dir) if app_dir else ""
         self._warned_unsupported: set[tuple[str, str]] = set()
 
     async def invoke(
-        self, info: FunctionInfo, trigger_value: Any, *, extra_inputs: dict[str, Any] | None = None
+        self,
+        info: FunctionInfo,
+        trigger_value: Any,
+        *,
+        extra_inputs: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> InvocationResult:
         """Call ``info``'s user function with ``trigger_value`` bound to its trigger parameter.
 
+        ``metadata`` holds the trigger's values that binding expressions (``{name}`` in a blob path) refer to.
         Exceptions raised by the function propagate to the caller, which decides what they mean (500 for an
         HTTP trigger, a failed receipt for a blob trigger, ...).
         """
@@ -197,6 +220,9 @@ class FunctionInvoker:
                         f"{info.name}: durable client binding requested but no engine is running"
                     )
                 kwargs[name] = self._client_binding()
+            elif binding_type == "blob" and direction == "IN" and self._blob_bindings is not None:
+                annotation = parameter_annotation(user_function, name)
+                kwargs[name] = await self._blob_bindings.read(binding, metadata or {}, annotation)
             elif direction == "OUT":
                 outputs[name] = OutputValue()
                 kwargs[name] = outputs[name]
@@ -225,7 +251,10 @@ class FunctionInvoker:
             return_value = await loop.run_in_executor(self._executor, call)
             if inspect.isawaitable(return_value):
                 return_value = await return_value
-        return InvocationResult(
-            return_value=return_value,
-            outputs={name: out.get() for name, out in outputs.items() if out.was_set},
-        )
+        produced = {name: out.get() for name, out in outputs.items() if out.was_set}
+        if self._blob_bindings is not None:
+            for binding in info.bindings:
+                name = str(binding.get("name", ""))
+                if binding.get("type") == "blob" and name in produced:
+                    await self._blob_bindings.write(binding, metadata or {}, produced[name])
+        return InvocationResult(return_value=return_value, outputs=produced)

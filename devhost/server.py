@@ -27,6 +27,7 @@ from aiohttp import web
 from azure.durable_functions.models.utils import http_utils as sdk_http_utils
 
 from devhost.admin import AdminInvoker
+from devhost.blob_bindings import BlobBindings
 from devhost.blob_triggers import BlobTriggerService
 from devhost.durable_api import add_durable_routes
 from devhost.engine import Engine
@@ -121,10 +122,12 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     if keys is not None:
         engine.system_key = keys.system_keys["durabletask_extension"]
     executor = ThreadPoolExecutor(max_workers=options.worker_threads, thread_name_prefix="devhost-fn")
+    blob_bindings = BlobBindings()
     invoker = FunctionInvoker(
         executor=executor,
         client_binding=engine.client_binding,
         app_dir=index.app_path.parent if index.app_path else None,
+        blob_bindings=blob_bindings,
     )
     blobs = BlobTriggerService(index, invoker, options.data_dir, poll_interval=options.blob_poll_interval)
     app[BLOBS] = blobs
@@ -169,6 +172,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
         await blobs.stop()
         await admin.wait_idle()
         await engine.stop()
+        await blob_bindings.close()
         executor.shutdown(wait=False, cancel_futures=True)
         await release_sdk_client_session()
 

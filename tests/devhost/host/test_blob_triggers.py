@@ -27,7 +27,7 @@ def storage(azurite: AzuriteInstance) -> Iterator[BlobServiceClient]:
     previous = os.environ.get(SETTING)
     os.environ[SETTING] = azurite.connection_string
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
-    for name in ("inbox", "jobs", "poison", "pushed"):
+    for name in ("inbox", "jobs", "poison", "pushed", "convert", "outbox"):
         # Another module of this session may have created it already.
         with contextlib.suppress(ResourceExistsError):
             service.create_container(name)
@@ -240,3 +240,30 @@ def test_admin_invoke_runs_a_blob_trigger_on_a_named_blob(
         lambda: any(s["name"] == f"pushed/{name}" for s in seen(blob_host, "on_pushed")),
         what="the admin-invoked blob trigger",
     )
+
+
+def test_http_function_with_blob_input_and_output(
+    blob_host: InProcessHost, storage: BlobServiceClient
+) -> None:
+    name = unique("source.txt")
+    storage.get_container_client("inbox").upload_blob(name, b"copy me")
+    reply = call("POST", blob_host.url(f"/api/copy/{name}?suffix=!"))
+    assert (reply.status, reply.text) == (200, "7")
+    copied = storage.get_container_client("outbox").download_blob(f"{name}.copy").readall()
+    assert copied == b"copy me!"
+
+
+def test_missing_input_blob_is_none(blob_host: InProcessHost) -> None:
+    assert call("POST", blob_host.url("/api/copy/does-not-exist.txt")).status == 404
+
+
+def test_blob_trigger_with_blob_output(blob_host: InProcessHost, storage: BlobServiceClient) -> None:
+    name = unique("shout.txt")
+    storage.get_container_client("convert").upload_blob(name, b"quiet words")
+    outbox = storage.get_container_client("outbox")
+
+    def converted() -> bytes | None:
+        blob = outbox.get_blob_client(f"{name}.upper")
+        return blob.download_blob().readall() if blob.exists() else None
+
+    assert wait_until(converted, what="the uppercased copy") == b"QUIET WORDS"

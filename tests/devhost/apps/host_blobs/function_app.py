@@ -46,3 +46,21 @@ def always_fails(blob: func.InputStream) -> None:
 )
 def on_pushed(blob: func.InputStream) -> None:
     _record("on_pushed", blob)
+
+
+@app.route(route="copy/{name}", methods=["POST"])
+@app.blob_input(arg_name="source", path="inbox/{name}", connection="HostTestStorage")
+@app.blob_output(arg_name="target", path="outbox/{name}.copy", connection="HostTestStorage")
+def copy_blob(req: func.HttpRequest, source: str | None, target: func.Out[str]) -> func.HttpResponse:
+    if source is None:
+        return func.HttpResponse("no such blob", status_code=404)
+    target.set(source + req.params.get("suffix", ""))
+    return func.HttpResponse(str(len(source)))
+
+
+@app.blob_trigger(arg_name="blob", path="convert/{name}", connection="HostTestStorage")
+@app.blob_output(
+    arg_name="upper", path="outbox/{name}.upper", connection="HostTestStorage", data_type="binary"
+)
+def uppercase(blob: func.InputStream, upper: func.Out[bytes]) -> None:
+    upper.set(blob.read().upper())
