@@ -265,6 +265,10 @@ class AcsEmulator:
                 return error.response()
             except web.HTTPRequestEntityTooLarge:
                 return AcsError(413, "RequestEntityTooLarge", "The request body is too large.").response()
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                # Input shapes no check above foresaw: answer like the service would, never with a crash.
+                LOGGER.warning("unexpected request shape for %s: %r", request.path, error)
+                return AcsError(400, "BadRequest", f"The request is invalid: {error}").response()
 
         return guarded
 
@@ -358,6 +362,8 @@ class AcsEmulator:
 
     async def _ring(self, call: Call) -> None:
         await asyncio.sleep(self.config.ring_delay_s)
+        if call.state != "connecting":  # hung up while ringing
+            return
         behaviour = call.persona.behaviour
         if behaviour.answers_call:
             call.state = "connected"
@@ -484,7 +490,8 @@ class AcsEmulator:
         input_type = str(body.get("recognizeInputType", "speech")).lower()
         data: dict[str, Any] = {"resultInformation": _RESULT_SUCCESS, "recognitionType": "speech"}
         if input_type == "choices":
-            choices = (body.get("recognizeOptions") or {}).get("choices") or []
+            choices = _field(body.get("recognizeOptions"), "choices")
+            choices = choices if isinstance(choices, list) else []
             label = _best_choice(answer, choices)
             data = {"resultInformation": _RESULT_SUCCESS, "recognitionType": "choices", "choiceResult": label}
         else:
@@ -768,14 +775,19 @@ def _raw_id(identifier: dict[str, Any]) -> str | None:
     return None
 
 
-def _source_text(source: dict[str, Any]) -> str | None:
+def _field(value: Any, name: str) -> Any:
+    """``value[name]`` when ``value`` is a JSON object, else None (bodies are untrusted)."""
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def _source_text(source: Any) -> str | None:
     """Spoken text of a play source; None for sources the emulator cannot render (audio files)."""
-    kind = str(source.get("kind", "")).lower()
+    kind = str(_field(source, "kind") or "").lower()
     if kind == "text":
-        text = (source.get("text") or {}).get("text")
+        text = _field(_field(source, "text"), "text")
         return text if isinstance(text, str) else ""
     if kind == "ssml":
-        ssml = (source.get("ssml") or {}).get("ssmlText")
+        ssml = _field(_field(source, "ssml"), "ssmlText")
         return re.sub(r"<[^>]+>", " ", ssml).strip() if isinstance(ssml, str) else ""
     return None
 
@@ -785,7 +797,7 @@ def _best_choice(answer: str, choices: list[Any]) -> str:
     for choice in choices:
         if not isinstance(choice, dict):
             continue
-        phrases = [str(p).lower() for p in choice.get("phrases", [])]
+        phrases = [str(p).lower() for p in choice.get("phrases") or [] if isinstance(p, str)]
         if any(set(p.split()) <= words for p in phrases):
             return str(choice.get("label", ""))
     first = next((c for c in choices if isinstance(c, dict)), {})

@@ -260,3 +260,35 @@ def test_huge_bodies_are_refused_with_413(acs: RunningAcs) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "RequestEntityTooLarge"
+
+
+def test_odd_body_shapes_get_400_not_500(acs: RunningAcs) -> None:
+    service = client_for(acs)._client
+    call_id = place_call(acs, PhoneNumberIdentifier(WELL))
+    wait_for_event(acs, call_id, "CallConnected")
+    json_headers = {"Content-Type": "application/json"}
+    for path, body in [
+        (f"/calling/callConnections/{call_id}:play", '{"playSources": ["not-an-object"]}'),
+        (f"/calling/callConnections/{call_id}:play", '{"playSources": [{"kind": "text", "text": "bare"}]}'),
+        (
+            f"/calling/callConnections/{call_id}:recognize",
+            '{"recognizeInputType": "choices", "recognizeOptions": 7}',
+        ),
+        ("/calling/callConnections", '{"targets": [{"phoneNumber": "+1"}], "callbackUri": "https://x"}'),
+        ("/calling/recordings", '{"callLocator": "nope"}'),
+    ]:
+        response = service.send_request(
+            HttpRequest("POST", f"{path}?api-version=2026-03-12", content=body, headers=json_headers)
+        )
+        assert response.status_code in (202, 400), (path, body, response.status_code)
+    assert wait_for_event(acs, call_id, "PlayFailed")
+
+
+def test_hanging_up_while_ringing_never_connects(acs: RunningAcs) -> None:
+    acs.emulator.config.ring_delay_s = 2.0  # long enough that the hang-up surely lands while ringing
+    client = client_for(acs)
+    call_id = place_call(acs, PhoneNumberIdentifier(WELL))
+    client.get_call_connection(call_id).hang_up(is_for_everyone=True)
+    wait_for_event(acs, call_id, "CallDisconnected")
+    assert client.get_call_connection(call_id).get_call_properties().call_connection_state == "disconnected"
+    assert acs.receiver.callback_types(call_id) == ["CallDisconnected"]
