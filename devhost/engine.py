@@ -32,6 +32,7 @@ import json
 import logging
 import traceback
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -871,6 +872,11 @@ class Engine:
         kwargs: dict[str, Any] = {info.trigger_parameter: decoded}
         for client_name in info.binding_names("durableClient"):
             kwargs[client_name] = self.client_binding()
+        if _accepts_context(info.user_function) and "context" not in kwargs:
+            # The worker passes the invocation context to any function with a parameter named ``context``.
+            kwargs["context"] = _InvocationContext(
+                uuid.uuid4().hex, info.name, str(self.index.app_path or "")
+            )
         outcome = await self._call_maybe_async(info.user_function, (), kwargs)
         return str(df_dumps(outcome))
 
@@ -1022,7 +1028,11 @@ class Engine:
                 )
             )
             try:
-                state = json.loads(orchestrator.user_function(context))
+                with warnings.catch_warnings():
+                    # The SDK warns on every replay about events raised before their wait, which it
+                    # buffers by design (and duplicates never reach it: the engine dedupes completions).
+                    warnings.filterwarnings("ignore", message="Potential duplicate Task completion")
+                    state = json.loads(orchestrator.user_function(context))
             except Exception as failure:
                 message = str(failure)
                 head, marker, tail = message.partition(OUT_OF_PROC_MARKER)
@@ -1758,6 +1768,29 @@ class Engine:
                 raise TimeoutError("timed out waiting for the engine")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progress.wait(), timeout=min(remaining or 0.05, 0.05))
+
+
+@dataclass(frozen=True)
+class _InvocationContext:
+    """What ``azure.functions.Context`` offers an activity: invocation id, function name and directory."""
+
+    invocation_id: str
+    function_name: str
+    function_directory: str
+
+
+_CONTEXT_PARAMETER_CACHE: dict[int, bool] = {}
+
+
+def _accepts_context(fn: Callable[..., Any]) -> bool:
+    known = _CONTEXT_PARAMETER_CACHE.get(id(fn))
+    if known is None:
+        try:
+            known = "context" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            known = False
+        _CONTEXT_PARAMETER_CACHE[id(fn)] = known
+    return known
 
 
 class _NonDeterminismError(Exception):

@@ -51,29 +51,41 @@ def test_repeated_crashes_lose_nothing_and_never_duplicate_a_completion(tmp_path
     invocations = Counter[str]()
     lock = threading.Lock()
     reached = threading.Event()
+    # Past each round's target the fake hangs, so the crash always hits a run with work in flight.
+    gate = threading.Event()
     target = {"calls": 0}
 
     def counting_noop(value: Any) -> Any:
         with lock:
             invocations["all"] += 1
-            if invocations["all"] >= target["calls"]:
-                reached.set()
+            hit = invocations["all"] >= target["calls"]
+        if hit:
+            reached.set()
+            gate.wait(timeout=30)
         return value
 
-    for crash in range(4):
-        reached.clear()
-        target["calls"] = invocations["all"] + 10
-        host = DurableTestHost(BASIC_APP, data_dir=tmp_path, durable=True, fakes={"noop": counting_noop})
-        if crash == 0:
-            for instance_id in instances:
-                host.start("noop_chain", steps, instance_id=instance_id)
-        host.engine.skip_timers_when_idle = True
-        assert reached.wait(timeout=10)
-        host.abandon()
+    try:
+        for crash in range(4):
+            reached.clear()
+            target["calls"] = invocations["all"] + 25
+            host = DurableTestHost(BASIC_APP, data_dir=tmp_path, durable=True, fakes={"noop": counting_noop})
+            if crash == 0:
+                for instance_id in instances:
+                    host.start("noop_chain", steps, instance_id=instance_id)
+            host.engine.skip_timers_when_idle = True
+            assert reached.wait(timeout=10)
+            unfinished = [i for i in instances if host.status(i).runtime_status != "Completed"]
+            host.abandon()
+            assert unfinished, "every chain finished before the crash"
 
-    with DurableTestHost(BASIC_APP, data_dir=tmp_path, durable=True, fakes={"noop": counting_noop}) as final:
-        for instance_id in instances:
-            result = final.run_until_complete(instance_id)
-            assert result.output == steps
-            assert_clean_history(final, instance_id, steps)
+        target["calls"] = 10**9
+        with DurableTestHost(
+            BASIC_APP, data_dir=tmp_path, durable=True, fakes={"noop": counting_noop}
+        ) as final:
+            for instance_id in instances:
+                result = final.run_until_complete(instance_id)
+                assert result.output == steps
+                assert_clean_history(final, instance_id, steps)
+    finally:
+        gate.set()
     assert invocations["all"] >= len(instances) * steps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -248,3 +249,30 @@ def test_history_never_holds_a_duplicate_completion(host: DurableTestHost) -> No
     host.run_until_complete(instance_id)
     ids = completions(host.history(instance_id))
     assert sorted(ids) == list(range(10))
+
+
+def test_activity_receives_a_durable_client_and_its_context() -> None:
+    with DurableTestHost(BASIC_APP, serve_http=True) as test_host:
+        result = test_host.run_until_complete(test_host.start("client_in_activity", "Quito"))
+        assert result.output == {"started": "greeting-Quito", "info": "describe_invocation"}
+        assert test_host.run_until_complete("greeting-Quito").output == ["Hello Quito!"]
+
+
+def test_sdk_client_on_the_test_host() -> None:
+    with DurableTestHost(BASIC_APP, serve_http=True) as test_host:
+        client = test_host.client()
+        instance_id = test_host.run(client.start_new("hello_sequence", None, ["Accra"]))
+        assert test_host.run_until_complete(instance_id).output == ["Hello Accra!"]
+        status = test_host.run(client.get_status(instance_id))
+        assert status.output == ["Hello Accra!"]
+
+
+def test_scaled_time_fires_timers_sooner() -> None:
+    from devhost.clock import Clock
+
+    with DurableTestHost(BASIC_APP, clock=Clock.scaled(600)) as test_host:
+        started = time.perf_counter()
+        result = test_host.run_until_complete(test_host.start("sleeper", 60), timeout=10)
+        elapsed = time.perf_counter() - started
+    assert result.output >= 60
+    assert elapsed < 5

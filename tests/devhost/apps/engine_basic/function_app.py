@@ -250,3 +250,21 @@ def fan_noop(context: df.DurableOrchestrationContext):
     count = context.get_input()
     results = yield context.task_all([context.call_activity("noop", i) for i in range(count)])
     return len(results)
+
+
+@app.orchestration_trigger(context_name="context")
+def client_in_activity(context: df.DurableOrchestrationContext):
+    started = yield context.call_activity("start_greeting", context.get_input())
+    info = yield context.call_activity("describe_invocation", None)
+    return {"started": started, "info": info}
+
+
+@app.activity_trigger(input_name="city")
+@app.durable_client_input(client_name="client")
+async def start_greeting(city: str, client: df.DurableOrchestrationClient) -> str:
+    return await client.start_new("hello_sequence", f"greeting-{city}", [city])
+
+
+@app.activity_trigger(input_name="unused")
+def describe_invocation(unused: None, context: func.Context) -> str:
+    return context.function_name
