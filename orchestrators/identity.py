@@ -32,8 +32,8 @@ def validate_job_id(job_id: str) -> str:
     return job_id
 
 
-def normalize_resume_blob(reference: str) -> str:
-    """Return the blob name inside the ``resumes`` container that ``reference`` points at.
+def normalize_resume_blob(reference: str, container: str = RESUME_CONTAINER) -> str:
+    """Return the blob name inside the resumes ``container`` that ``reference`` points at.
 
     Accepts a bare blob name (``job/cv.pdf``), a container-qualified path (``resumes/job/cv.pdf``) or a blob
     URL (``https://acct.blob.core.windows.net/resumes/job/cv.pdf``, Azurite's ``http://host/acct/resumes/...``
@@ -42,13 +42,13 @@ def normalize_resume_blob(reference: str) -> str:
     text = reference.strip()
     if "://" in text:
         path = unquote(urlsplit(text).path)
-        marker = f"/{RESUME_CONTAINER}/"
+        marker = f"/{container}/"
         if marker not in path:
-            raise InvalidIdentifierError(f"resume URL is not in the {RESUME_CONTAINER!r} container")
+            raise InvalidIdentifierError(f"resume URL is not in the {container!r} container")
         text = path.split(marker, 1)[1]
     text = text.lstrip("/")
-    if text.startswith(f"{RESUME_CONTAINER}/"):
-        text = text[len(RESUME_CONTAINER) + 1 :]
+    if text.startswith(f"{container}/"):
+        text = text[len(container) + 1 :]
     if not text or text.endswith("/") or ".." in text.split("/"):
         raise InvalidIdentifierError(f"resume reference {reference!r} names no blob")
     return text

@@ -34,15 +34,18 @@ from triggers.intake import (
 )
 
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
-RESUME_PATH = "resumes/{job_id}/{name}"
+TRIGGER_CONTAINER = "resumes"
+# Binding paths are fixed when the app is indexed, so the blob trigger watches the default container name;
+# Event Grid deliveries follow RESUMES_CONTAINER.
+RESUME_PATH = TRIGGER_CONTAINER + "/{job_id}/{name}"
 
 bp = df.Blueprint()
 
 
 async def intake_resume_blob(
-    client: Any, blob_name: str, *, size: int | None, metadata: dict[str, Any] | None
+    client: Any, container: str, blob_name: str, *, size: int | None, metadata: dict[str, Any] | None
 ) -> StartOutcome | None:
-    """Start the pipeline for resume ``blob_name`` (inside the resumes container); None when skipped."""
+    """Start the pipeline for resume ``blob_name`` in ``container``; None when the blob is skipped."""
     job_id, _, file_name = blob_name.partition("/")
     try:
         validate_job_id(job_id)
@@ -54,7 +57,6 @@ async def intake_resume_blob(
     except (InvalidIdentifierError, UnsupportedResumeError, ResumeTooLargeError, UnknownJobError) as error:
         LOGGER.warning("skipping resume blob %s: %s: %s", blob_name, type(error).__name__, error)
         return None
-    container = get_settings().resumes_container
     resume = BlobRef(container=container, name=blob_name, size_bytes=size, content_type=content_type)
     outcome = await start_candidate(
         client, job_id=job_id, resume=resume, contact=contact_from_metadata(metadata)
@@ -64,22 +66,22 @@ async def intake_resume_blob(
     return outcome
 
 
-def _blob_from_subject(subject: str) -> str:
+def _blob_from_subject(subject: str, container: str) -> str:
     # Storage subjects read /blobServices/default/containers/<container>/blobs/<name>.
-    marker = "/containers/resumes/blobs/"
+    marker = f"/containers/{container}/blobs/"
     if marker not in subject:
         raise InvalidIdentifierError("the subject names no blob in the resumes container")
-    return normalize_resume_blob(subject.split(marker, 1)[1])
+    return normalize_resume_blob(subject.split(marker, 1)[1], container)
 
 
 @bp.blob_trigger(arg_name="resume", path=RESUME_PATH, connection="AzureWebJobsStorage")
 @bp.durable_client_input(client_name="client")
 async def resume_uploaded(resume: func.InputStream, client: df.DurableOrchestrationClient) -> None:
     """Start the pipeline for a resume uploaded to ``resumes/{job_id}/{name}``."""
-    blob_name = normalize_resume_blob(resume.name or "")
+    blob_name = normalize_resume_blob(resume.name or "", TRIGGER_CONTAINER)
     # The worker's concrete InputStream carries the blob's metadata; the abstract type does not declare it.
     metadata = getattr(resume, "metadata", None)
-    await intake_resume_blob(client, blob_name, size=resume.length, metadata=metadata)
+    await intake_resume_blob(client, TRIGGER_CONTAINER, blob_name, size=resume.length, metadata=metadata)
 
 
 @bp.event_grid_trigger(arg_name="event")
@@ -91,13 +93,20 @@ async def resume_blob_created(event: func.EventGridEvent, client: df.DurableOrch
         return
     data = event.get_json()
     url = data.get("url") if isinstance(data, dict) else None
+    container = get_settings().resumes_container
     try:
-        blob_name = normalize_resume_blob(str(url)) if url else _blob_from_subject(event.subject or "")
+        blob_name = (
+            normalize_resume_blob(str(url), container)
+            if url
+            else _blob_from_subject(event.subject or "", container)
+        )
     except InvalidIdentifierError:
         LOGGER.info("ignoring BlobCreated %s outside the resumes container", event.id)
         return
-    properties = await asyncio.to_thread(blob_properties, get_settings().resumes_container, blob_name)
+    properties = await asyncio.to_thread(blob_properties, container, blob_name)
     if properties is None:
         LOGGER.warning("BlobCreated %s names a blob that no longer exists", event.id)
         return
-    await intake_resume_blob(client, blob_name, size=int(properties.size), metadata=properties.metadata)
+    await intake_resume_blob(
+        client, container, blob_name, size=int(properties.size), metadata=properties.metadata
+    )

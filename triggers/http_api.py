@@ -290,7 +290,7 @@ async def _resume_from_json(job_id: str, req: func.HttpRequest) -> tuple[BlobRef
     field = "resume_blob" if submission.resume_blob is not None else "resume_url"
     reference = submission.resume_blob or submission.resume_url or ""
     try:
-        blob_name = normalize_resume_blob(reference)
+        blob_name = normalize_resume_blob(reference, get_settings().resumes_container)
         resume_content_type(blob_name)
         resume = await existing_resume(blob_name)
     except InvalidIdentifierError as error:
@@ -386,7 +386,8 @@ def encode_continuation(last_instance_id: str) -> str:
 def decode_continuation(token: str) -> str:
     """Decode the instance id a token continues after; a malformed token is a 400."""
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        padded = token + "=" * (-len(token) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise ApiError(400, "invalid_request", "the continuation token is malformed") from error
 
@@ -554,7 +555,7 @@ async def _named_resumes(names: list[str]) -> list[BatchCandidate]:
     for index, reference in enumerate(names):
         field = f"resume_blobs.{index}"
         try:
-            name = normalize_resume_blob(reference)
+            name = normalize_resume_blob(reference, container)
             content_type = resume_content_type(name)
         except (InvalidIdentifierError, UnsupportedResumeError) as error:
             problems.append(_field(field, error))
