@@ -30,6 +30,7 @@ APPLICATIONS = [
 INTERVIEW_PASSED = {"Ada Lovelace": True, "Alan Turing": True, "Grace Hopper": False}
 TERMINAL = {"Completed", "Failed", "Terminated"}
 DEADLINE_SECONDS = 60
+READY_TIMEOUT_SECONDS = 60
 
 
 def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
@@ -72,18 +73,24 @@ def start_devhost(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout is not None
-    deadline = time.monotonic() + 30
-    for line in process.stdout:
-        print(f"  devhost | {line.rstrip()}")
-        if "ready on " in line:
-            base_url = line.split("ready on ", 1)[1].split()[0]
-            # Keep draining devhost's output so it never blocks on a full pipe.
-            threading.Thread(target=_drain, args=(process,), daemon=True).start()
-            return process, base_url
-        if time.monotonic() > deadline:
-            break
+    # If devhost hangs before it is ready, stop it so the loop below sees the end of its output.
+    watchdog = threading.Timer(READY_TIMEOUT_SECONDS, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
+            print(f"  devhost | {line.rstrip()}")
+            if "ready on " in line:
+                base_url = line.split("ready on ", 1)[1].split()[0]
+                # Keep draining devhost's output so it never blocks on a full pipe.
+                threading.Thread(target=_drain, args=(process,), daemon=True).start()
+                return process, base_url
+    except BaseException:
+        stop_devhost(process)
+        raise
+    finally:
+        watchdog.cancel()
     stop_devhost(process)
-    raise RuntimeError("devhost did not become ready (see its output above)")
+    raise RuntimeError("devhost exited before it was ready (see its output above)")
 
 
 def _drain(process: subprocess.Popen[str]) -> None:
@@ -157,7 +164,14 @@ def main() -> int:
     """Run the demo; 0 only if every orchestration completed."""
     print("hireflow demo: a small Durable Functions app hosted locally by devhost (timers skipped)")
     with tempfile.TemporaryDirectory(prefix="hireflow-demo-") as data_dir:
-        process, base_url = start_devhost(Path(data_dir))
+        try:
+            process, base_url = start_devhost(Path(data_dir))
+        except KeyboardInterrupt:
+            print("interrupted")
+            return 130
+        except RuntimeError as error:
+            print(f"demo failed: {error}", file=sys.stderr)
+            return 1
         try:
             statuses = run_applications(base_url)
         except KeyboardInterrupt:
