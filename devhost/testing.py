@@ -17,6 +17,7 @@ background event loop over a temporary data directory, and offers a plain synchr
             assert result.runtime_status == "Completed"
             assert result.output == {"hired": True}
             assert "TimerCreated" in host.history_event_types(instance_id)
+            assert host.activity_calls(instance_id)[0] == ("score_resume", {"candidate": "c-1"})
 
 Time is virtual and skipped: while a ``run_until_*`` call waits, durable timers fire as soon as nothing else
 is runnable, so a three-day timeout passes in milliseconds. Outside those calls time does not jump, so a test
@@ -259,6 +260,14 @@ class DurableTestHost:
         """Return the history event names, e.g. ``["OrchestratorStarted", "ExecutionStarted", ...]``."""
         return [
             EVENT_TYPE_NAMES.get(int(e["EventType"]), str(e["EventType"])) for e in self.history(instance_id)
+        ]
+
+    def activity_calls(self, instance_id: str) -> list[tuple[str, Any]]:
+        """Return ``(activity name, decoded input)`` for every activity the current execution scheduled."""
+        return [
+            (str(e["Name"]), json.loads(e["Input"]) if e.get("Input") is not None else None)
+            for e in self.history(instance_id)
+            if e["EventType"] == 4
         ]
 
     # ------------------------------------------------------------------ teardown

@@ -23,6 +23,7 @@ def test_activity_chain_returns_each_result_in_order(host: DurableTestHost) -> N
     assert result.output == ["Hello Tokyo!", "Hello Lima!"]
     types = host.history_event_types(instance_id)
     assert types[:2] == ["OrchestratorStarted", "ExecutionStarted"]
+    assert host.activity_calls(instance_id) == [("say_hello", "Tokyo"), ("say_hello", "Lima")]
     assert types.count("TaskScheduled") == 2
     assert types[-1] == "ExecutionCompleted"
 
