@@ -123,3 +123,11 @@ def test_route_prefix_comes_from_host_json(tmp_path: Path) -> None:
     index = FunctionIndex(app_path=tmp_path / "function_app.py", functions={})
     assert route_prefix_for(index) == ""
     assert route_prefix_for(FunctionIndex(app_path=None, functions={})) == "api"
+
+
+def test_wsgi_function_app_serves_through_its_catch_all_route(tmp_path: Path) -> None:
+    with in_process_host("host_wsgi", tmp_path) as host:
+        reply = call("POST", host.url("/api/orders/7?expand=lines"), body="payload")
+        assert reply.status == 201
+        assert reply.headers["X-Served-By"] == "wsgi"
+        assert reply.text == "POST /api/orders/7 expand=lines payload"
