@@ -16,6 +16,9 @@ runs.
 The output ends with one JSON line holding every figure and the three ratios:
 ``w1_ratio_vs_best_peer`` (devhost rate / best peer rate), ``w2_ratio_vs_best_peer`` (best peer time / devhost
 time), both higher-is-better, and ``w3_ratio_vs_replay_floor`` (devhost time / floor, 1.0 is the floor).
+devhost hands the SDK only the events its replay reads, so it can go below that floor; the extra
+``w3_replay_floor_as_fed_s`` and ``w3_ratio_vs_replay_floor_as_fed`` compare it with the SDK's replay of
+exactly those events, which isolates the engine's own overhead.
 
 Usage: ``python bench/engine.py [--sizes full|small|tiny] [--only devhost,dbos,durabletask,floor]
 [--repeat N]``
@@ -46,6 +49,8 @@ from bench.workloads import SIZES, WARM_UP, WORKLOADS, Sizes  # noqa: E402
 PEERS: tuple[str, ...] = ("dbos", "durabletask")
 SYSTEMS: tuple[str, ...] = ("devhost", *PEERS)
 FLOOR = "floor"
+# The floor child's second figure: the SDK's replay of the histories as devhost hands them over.
+AS_FED = "w3_as_fed"
 # Run order: the floor right after devhost, so W3's ratio compares two runs made under the same machine load.
 RUN_ORDER: tuple[str, ...] = ("devhost", FLOOR, *PEERS)
 CHILD_RESULT_PREFIX = "BENCH-RESULT "
@@ -58,7 +63,7 @@ W3_GOAL = 1.25
 def figure_key(workload: str, system: str) -> str:
     """The JSON key of one system's figure on one workload."""
     if system == FLOOR:
-        return "w3_replay_floor_s"
+        return "w3_replay_floor_as_fed_s" if workload == AS_FED else "w3_replay_floor_s"
     unit = "orch_per_s" if workload == "w1" else "s"
     return f"{workload}_{system}_{unit}"
 
@@ -66,7 +71,7 @@ def figure_key(workload: str, system: str) -> str:
 def all_figure_keys() -> list[str]:
     """Every figure key the JSON line holds, whether measured or not."""
     keys = [figure_key(workload, system) for workload in WORKLOADS for system in SYSTEMS]
-    return [*keys, figure_key("w3", FLOOR)]
+    return [*keys, figure_key("w3", FLOOR), figure_key(AS_FED, FLOOR)]
 
 
 # Each system's module exposes ``measure(workload, sizes, warm_up) -> float``; imported only in its own child.
@@ -76,7 +81,12 @@ RUNNER_MODULES: dict[str, str] = {
     "durabletask": "bench.peer_durabletask",
 }
 
-RATIO_KEYS: tuple[str, ...] = ("w1_ratio_vs_best_peer", "w2_ratio_vs_best_peer", "w3_ratio_vs_replay_floor")
+RATIO_KEYS: tuple[str, ...] = (
+    "w1_ratio_vs_best_peer",
+    "w2_ratio_vs_best_peer",
+    "w3_ratio_vs_replay_floor",
+    "w3_ratio_vs_replay_floor_as_fed",
+)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -87,9 +97,12 @@ def measure_in_this_process(system: str, sizes: Sizes, workloads: Sequence[str])
     """Measure ``workloads`` on ``system`` here; import only that system's module so peers never meet."""
     figures: dict[str, float] = {}
     if system == FLOOR:
-        from bench.replay_floor import measure_floor
+        from bench.replay_floor import engine_omitted_event_types, measure_floor
 
         figures["w3"] = measure_floor(sizes.w3_chain_length, WARM_UP.w3_chain_length)
+        figures[AS_FED] = measure_floor(
+            sizes.w3_chain_length, WARM_UP.w3_chain_length, engine_omitted_event_types()
+        )
         return figures
     if system not in RUNNER_MODULES:
         raise ValueError(f"unknown system {system!r}")
@@ -182,10 +195,14 @@ def ratios(figures: dict[str, float | None]) -> dict[str, float | None]:
     w2_best_peer = min(peer_figures("w2"), default=None)
     w3_devhost = figures[figure_key("w3", "devhost")]
     w3_floor = figures[figure_key("w3", FLOOR)]
+    w3_floor_as_fed = figures[figure_key(AS_FED, FLOOR)]
     return {
         "w1_ratio_vs_best_peer": w1_devhost / w1_best_peer if w1_devhost and w1_best_peer else None,
         "w2_ratio_vs_best_peer": w2_best_peer / w2_devhost if w2_devhost and w2_best_peer else None,
         "w3_ratio_vs_replay_floor": w3_devhost / w3_floor if w3_devhost and w3_floor else None,
+        "w3_ratio_vs_replay_floor_as_fed": (
+            w3_devhost / w3_floor_as_fed if w3_devhost and w3_floor_as_fed else None
+        ),
     }
 
 
@@ -209,10 +226,12 @@ def report(sizes: Sizes, figures: dict[str, float | None], headline: dict[str, f
     for workload in WORKLOADS:
         unit = "orch/s" if workload == "w1" else "s"
         lines.append(sizes.describe(workload))
-        rows = list(SYSTEMS) + ([FLOOR] if workload == "w3" else [])
-        for system in rows:
-            name = "SDK replay floor" if system == FLOOR else system
-            lines.append(f"  {name:<18}{_format(figures[figure_key(workload, system)], unit)}")
+        for system in SYSTEMS:
+            lines.append(f"  {system:<18}{_format(figures[figure_key(workload, system)], unit)}")
+        if workload == "w3":
+            lines.append(f"  {'SDK replay floor':<18}{_format(figures[figure_key('w3', FLOOR)], unit)}")
+            floor_as_fed = _format(figures[figure_key(AS_FED, FLOOR)], unit)
+            lines.append(f"  {'  as devhost feeds':<18}{floor_as_fed}  (the events devhost hands the SDK)")
         if workload == "w1":
             verdict = _goal(headline["w1_ratio_vs_best_peer"], W1_GOAL, higher_is_better=True)
             lines.append(f"  devhost / best peer:  {verdict}")
@@ -222,6 +241,8 @@ def report(sizes: Sizes, figures: dict[str, float | None], headline: dict[str, f
         else:
             verdict = _goal(headline["w3_ratio_vs_replay_floor"], W3_GOAL, higher_is_better=False)
             lines.append(f"  devhost / floor:      {verdict}")
+            as_fed = headline["w3_ratio_vs_replay_floor_as_fed"]
+            lines.append(f"  devhost / as-fed floor: {'n/a' if as_fed is None else f'{as_fed:.2f}x'}")
         lines.append("")
     return "\n".join(lines)
 
