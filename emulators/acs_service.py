@@ -67,6 +67,11 @@ _RESULT_BUSY = {"code": 486, "subCode": 560486, "message": "Callee is busy."}
 _RESULT_NO_ANSWER = {"code": 480, "subCode": 560480, "message": "Callee did not answer."}
 _RESULT_HUNG_UP = {"code": 200, "subCode": 7000, "message": "The conversation has ended (remote hang up)."}
 _RESULT_CALL_ENDED = {"code": 200, "subCode": 7000, "message": "The conversation has ended."}
+_RESULT_NO_CHOICE_MATCHED = {
+    "code": 400,
+    "subCode": 8547,
+    "message": "Recognition failed, no choice matched.",
+}
 _RESULT_PLAY_FILE_FAILED = {
     "code": 400,
     "subCode": 8536,
@@ -492,8 +497,16 @@ class AcsEmulator:
         if input_type == "choices":
             choices = _field(body.get("recognizeOptions"), "choices")
             choices = choices if isinstance(choices, list) else []
-            label = _best_choice(answer, choices)
-            data = {"resultInformation": _RESULT_SUCCESS, "recognitionType": "choices", "choiceResult": label}
+            matched = _best_choice(answer, choices)
+            if matched is None:
+                self._emit(call, "RecognizeFailed", {"resultInformation": _RESULT_NO_CHOICE_MATCHED}, context)
+                self._maybe_hang_up(call)
+                return
+            data = {
+                "resultInformation": _RESULT_SUCCESS,
+                "recognitionType": "choices",
+                "choiceResult": {"label": matched[0], "recognizedPhrase": matched[1]},
+            }
         else:
             data["speechResult"] = {"speech": answer, "confidence": 0.92}
         self._emit(call, "RecognizeCompleted", data, context)
@@ -792,16 +805,21 @@ def _source_text(source: Any) -> str | None:
     return None
 
 
-def _best_choice(answer: str, choices: list[Any]) -> str:
-    words = set(answer.lower().split())
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _best_choice(answer: str, choices: list[Any]) -> tuple[str, str] | None:
+    """Return (label, phrase) of the first choice whose phrase is spoken in ``answer`` as whole words."""
+    spoken = " " + " ".join(_words(answer)) + " "
     for choice in choices:
         if not isinstance(choice, dict):
             continue
-        phrases = [str(p).lower() for p in choice.get("phrases") or [] if isinstance(p, str)]
-        if any(set(p.split()) <= words for p in phrases):
-            return str(choice.get("label", ""))
-    first = next((c for c in choices if isinstance(c, dict)), {})
-    return str(first.get("label", ""))
+        phrases = [p for p in choice.get("phrases") or [] if isinstance(p, str) and _words(p)]
+        for phrase in phrases:
+            if f" {' '.join(_words(phrase))} " in spoken:
+                return str(choice.get("label", "")), phrase
+    return None
 
 
 def _recording_audio(

@@ -39,6 +39,7 @@ class Receiver:
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     event_grid_posts: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
     event_grid_failures_left: int = 0
+    echo_validation_code: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def on_callback(self, request: web.Request) -> web.Response:
@@ -56,7 +57,8 @@ class Receiver:
                 self.event_grid_failures_left -= 1
                 return web.Response(status=500, text="subscriber failing on purpose")
         if kind == "SubscriptionValidation":
-            return web.json_response({"validationResponse": events[0]["data"]["validationCode"]})
+            code = events[0]["data"]["validationCode"] if self.echo_validation_code else "not-the-code"
+            return web.json_response({"validationResponse": code})
         return web.Response(status=200)
 
     def callback_types(self, call_connection_id: str) -> list[str]:

@@ -14,6 +14,7 @@ from azure.communication.callautomation import (
     CommunicationUserIdentifier,
     FileSource,
     PhoneNumberIdentifier,
+    RecognitionChoice,
     RecognizeInputType,
     RecordingChannel,
     RecordingContent,
@@ -292,3 +293,35 @@ def test_hanging_up_while_ringing_never_connects(acs: RunningAcs) -> None:
     wait_for_event(acs, call_id, "CallDisconnected")
     assert client.get_call_connection(call_id).get_call_properties().call_connection_state == "disconnected"
     assert acs.receiver.callback_types(call_id) == ["CallDisconnected"]
+
+
+def test_recognize_choices_picks_the_label_whose_phrase_the_candidate_says(acs: RunningAcs) -> None:
+    call_id = place_call(acs, PhoneNumberIdentifier(WELL))
+    wait_for_event(acs, call_id, "CallConnected")
+    client_for(acs).get_call_connection(call_id).start_recognizing_media(
+        RecognizeInputType.CHOICES,
+        PhoneNumberIdentifier(WELL),
+        play_prompt=TextSource(text="Do you know Python or Java?"),
+        choices=[
+            RecognitionChoice(label="java", phrases=["java"]),
+            RecognitionChoice(label="python", phrases=["python experience"]),
+        ],
+    )
+    recognized = wait_for_event(acs, call_id, "RecognizeCompleted")
+    assert recognized["data"]["recognitionType"] == "choices"
+    assert recognized["data"]["choiceResult"] == {"label": "python", "recognizedPhrase": "python experience"}
+
+
+def test_recognize_choices_fails_when_no_phrase_is_spoken(acs: RunningAcs) -> None:
+    call_id = place_call(acs, PhoneNumberIdentifier(POORLY))
+    wait_for_event(acs, call_id, "CallConnected")
+    client_for(acs).get_call_connection(call_id).start_recognizing_media(
+        RecognizeInputType.CHOICES,
+        PhoneNumberIdentifier(POORLY),
+        play_prompt=TextSource(text="Kubernetes or Nomad?"),
+        choices=[RecognitionChoice(label="k8s", phrases=["kubernetes"])],
+        operation_context="choice-q",
+    )
+    failed = wait_for_event(acs, call_id, "RecognizeFailed")
+    assert failed["data"]["resultInformation"]["subCode"] == 8547
+    assert failed["data"]["operationContext"] == "choice-q"

@@ -33,7 +33,9 @@ def recording_client(acs: RunningAcs) -> CallAutomationClient:
     )
 
 
-def record_interview(acs: RunningAcs, target: str = STRONG) -> tuple[str, dict[str, Any]]:
+def record_interview(
+    acs: RunningAcs, target: str = STRONG, *, wait_for_event: bool = True
+) -> tuple[str, dict[str, Any]]:
     """Call, record, ask QUESTIONS, hang up; return the call id and the RecordingFileStatusUpdated event."""
     client = recording_client(acs)
     call_id = str(
@@ -47,6 +49,8 @@ def record_interview(acs: RunningAcs, target: str = STRONG) -> tuple[str, dict[s
     for question in QUESTIONS:
         connection.play_media_to_all(TextSource(text=question))
     connection.hang_up(is_for_everyone=True)
+    if not wait_for_event:
+        return call_id, {}
     notifications = wait_until(acs.receiver.notifications, what="RecordingFileStatusUpdated")
     return call_id, notifications[-1]
 
@@ -209,3 +213,11 @@ def test_a_recording_cut_into_chunks_is_one_event_with_every_chunk(acs: RunningA
     assert [s.text for s in heard if s.speaker == "interviewer"] == QUESTIONS
     assert heard[1].text.startswith("I have seven years")
     assert abs(total_ms - event["data"]["recordingDurationMs"]) <= 2
+
+
+def test_a_subscriber_that_fails_validation_gets_no_events(acs: RunningAcs) -> None:
+    acs.receiver.echo_validation_code = False
+    record_interview(acs, wait_for_event=False)
+    failure = wait_until(lambda: acs.emulator.failed_deliveries, what="validation to fail")
+    assert "validation answer does not echo the validation code" in failure[0]
+    assert [kind for kind, _ in acs.receiver.deliveries()] == ["SubscriptionValidation"]
