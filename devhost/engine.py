@@ -760,7 +760,7 @@ class Engine:
                 return
             instance.inbox.append(message)
             self._mark_ready(instance)
-        batch.inbox_inserts[msg_id] = (msg_id, target, json.dumps(body))
+        batch.inbox_inserts[msg_id] = (msg_id, target, body)
 
     # ------------------------------------------------------------------ timers
 

@@ -9,6 +9,7 @@ fired.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -74,7 +75,9 @@ class Batch:
     instances: dict[str, InstanceRow] = field(default_factory=dict)
     history_resets: set[str] = field(default_factory=set)
     history: list[tuple[str, int, str]] = field(default_factory=list)
-    inbox_inserts: dict[int, tuple[int, str, str]] = field(default_factory=dict)
+    # Message bodies are serialized at commit time, off the dispatch loop; most messages are consumed in the
+    # round that sends them and never serialized at all.
+    inbox_inserts: dict[int, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
     inbox_deletes: list[int] = field(default_factory=list)
     work_inserts: dict[str, tuple[str, str]] = field(default_factory=dict)
     work_deletes: list[str] = field(default_factory=list)
@@ -168,7 +171,11 @@ class Store:
                     db.executemany("DELETE FROM inbox WHERE msg_id = ?", [(i,) for i in batch.inbox_deletes])
                 if batch.inbox_inserts:
                     db.executemany(
-                        "INSERT OR REPLACE INTO inbox VALUES (?,?,?)", batch.inbox_inserts.values()
+                        "INSERT OR REPLACE INTO inbox VALUES (?,?,?)",
+                        [
+                            (msg_id, target, json.dumps(body))
+                            for msg_id, target, body in batch.inbox_inserts.values()
+                        ],
                     )
                 if batch.work_deletes:
                     db.executemany("DELETE FROM work WHERE work_id = ?", [(i,) for i in batch.work_deletes])
