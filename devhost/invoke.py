@@ -229,7 +229,7 @@ class FunctionInvoker:
             elif extra_inputs and name in extra_inputs:
                 kwargs[name] = extra_inputs[name]
             else:
-                # Input bindings other than the durable client (blob input, table...) are not emulated; the
+                # Inputs other than blob and the durable client (table, Cosmos DB...) are not emulated; the
                 # function sees None, as the worker passes for a missing optional input.
                 if (info.name, binding_type) not in self._warned_unsupported:
                     self._warned_unsupported.add((info.name, binding_type))
@@ -255,6 +255,10 @@ class FunctionInvoker:
         if self._blob_bindings is not None:
             for binding in info.bindings:
                 name = str(binding.get("name", ""))
-                if binding.get("type") == "blob" and name in produced:
+                if binding.get("type") != "blob" or str(binding.get("direction", "")).upper() != "OUT":
+                    continue
+                if name in produced:
                     await self._blob_bindings.write(binding, metadata or {}, produced[name])
+                elif name == RETURN_BINDING:
+                    await self._blob_bindings.write(binding, metadata or {}, return_value)
         return InvocationResult(return_value=return_value, outputs=produced)

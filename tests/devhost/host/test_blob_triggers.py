@@ -267,3 +267,10 @@ def test_blob_trigger_with_blob_output(blob_host: InProcessHost, storage: BlobSe
         return blob.download_blob().readall() if blob.exists() else None
 
     assert wait_until(converted, what="the uppercased copy") == b"QUIET WORDS"
+
+
+def test_return_value_bound_to_a_blob_output(blob_host: InProcessHost, storage: BlobServiceClient) -> None:
+    name = unique("receipt")
+    reply = call("POST", blob_host.url(f"/api/stamp/{name}"), body="paid")
+    assert (reply.status, reply.text) == (201, "stamped")
+    assert storage.get_container_client("outbox").download_blob(f"{name}.stamped").readall() == b"stamp:paid"

@@ -64,3 +64,10 @@ def copy_blob(req: func.HttpRequest, source: str | None, target: func.Out[str]) 
 )
 def uppercase(blob: func.InputStream, upper: func.Out[bytes]) -> None:
     upper.set(blob.read().upper())
+
+
+@app.route(route="stamp/{name}", methods=["POST"], binding_arg_name="response")
+@app.blob_output(arg_name="$return", path="outbox/{name}.stamped", connection="HostTestStorage")
+def stamp(req: func.HttpRequest, response: func.Out[func.HttpResponse]) -> str:
+    response.set(func.HttpResponse("stamped", status_code=201))
+    return "stamp:" + req.get_body().decode()
