@@ -32,6 +32,9 @@ _PARAMETER = re.compile(r"\{([^{}]+)\}")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$|^\{?[0-9a-fA-F-]{36}\}?$")
 
 
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
 class RouteTemplateError(ValueError):
     """A route template that cannot be parsed."""
 
@@ -177,7 +180,7 @@ class RouteTemplate:
 
     def match(self, path: str) -> dict[str, str] | None:
         """Return the route parameters if ``path`` (without the prefix, no leading slash) matches."""
-        found = self._regex.match(path.strip("/") if path != "/" else "")
+        found = self._regex.match(path.strip("/"))
         if found is None:
             return None
         values: dict[str, str] = {}
@@ -281,6 +284,9 @@ def to_web_response(value: Any, function_name: str) -> web.Response:
         response = web.Response(status=value.status_code, body=value.get_body())
         has_content_type = False
         for name, header_value in value.headers.items():
+            if name.lower() in _FRAMING_HEADERS:
+                # The body's framing is the server's job; a stale length from the function would corrupt it.
+                continue
             if name.lower() == "content-type":
                 has_content_type = True
                 response.headers["Content-Type"] = header_value
