@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import azure.durable_functions as df
@@ -39,6 +40,17 @@ def recording_blob_name(instance_id: str, chunk: RecordingChunk) -> str:
     return f"{instance_id}/{chunk.index:03d}-{chunk.document_id}.wav"
 
 
+def _iter_bytes(response: Any) -> Iterator[bytes]:
+    # The SDK is annotated to return Iterable[bytes] but hands back the raw streamed HTTP response.
+    if hasattr(response, "iter_bytes"):
+        try:
+            yield from response.iter_bytes()
+        finally:
+            response.close()
+    else:
+        yield from response
+
+
 def _block_id(number: int) -> str:
     # Block ids must have equal lengths within a blob.
     return base64.b64encode(f"block-{number:08d}".encode()).decode()
@@ -61,10 +73,17 @@ def _fetch_chunk(
     offset = 0
     try:
         while True:
-            pieces = client.download_recording(chunk.content_location, offset=offset, length=range_bytes)
+            # The SDK omits the Range header when offset is 0 (and would stream the whole recording): send it
+            # ourselves for every range.
+            response = client.download_recording(
+                chunk.content_location,
+                offset=offset,
+                length=range_bytes,
+                headers={"Range": f"bytes={offset}-{offset + range_bytes - 1}"},
+            )
             received = 0
             block = bytearray()
-            for piece in pieces:
+            for piece in _iter_bytes(response):
                 block += piece
                 received += len(piece)
             if received:
@@ -93,15 +112,8 @@ def _fetch_chunk(
         "channel_type": recording.channel_type or "",
         "content_type": recording.content_type or "",
     }
-    from azure.storage.blob import BlobBlock, ContentSettings
-
-    target.commit_block_list(
-        [BlobBlock(block_id=block_id) for block_id in blocks],
-        content_settings=ContentSettings(content_type="audio/wav"),
-        metadata=metadata,
-    )
     if chunk.metadata_location:
-        raw_metadata = b"".join(client.download_recording(chunk.metadata_location))
+        raw_metadata = b"".join(_iter_bytes(client.download_recording(chunk.metadata_location)))
         try:
             parsed = json.loads(raw_metadata)
         except ValueError:
@@ -112,6 +124,14 @@ def _fetch_chunk(
             json.dumps(parsed, indent=2).encode(),
             content_type="application/json",
         )
+    # Committed last, with its completion mark: a crash before this leaves nothing that looks finished.
+    from azure.storage.blob import BlobBlock, ContentSettings
+
+    target.commit_block_list(
+        [BlobBlock(block_id=block_id) for block_id in blocks],
+        content_settings=ContentSettings(content_type="audio/wav"),
+        metadata=metadata,
+    )
     return BlobRef(container=container, name=name, size_bytes=offset, content_type="audio/wav")
 
 

@@ -73,6 +73,27 @@ def _transcribe_part(audio: bytes, filename: str, time_offset: float) -> list[Tr
     return segments
 
 
+# A sentence cut by a part boundary comes back as two segments that touch the boundary.
+_BOUNDARY_TOLERANCE_S = 0.3
+
+
+def _append_across_boundary(
+    segments: list[TranscriptSegment], new: list[TranscriptSegment], boundary: float
+) -> None:
+    """Append ``new``, joining its first segment to the last one when a part boundary split a sentence."""
+    if segments and new:
+        last, first = segments[-1], new[0]
+        touches = (
+            last["end"] >= boundary - _BOUNDARY_TOLERANCE_S
+            and first["start"] <= boundary + _BOUNDARY_TOLERANCE_S
+        )
+        if touches and last["speaker"] == first["speaker"]:
+            last["end"] = first["end"]
+            last["text"] = f"{last['text'].rstrip()} {first['text'].lstrip()}"
+            new = new[1:]
+    segments.extend(new)
+
+
 def _transcribe_chunk(
     ref: BlobRef, chunk_offset: float, limit: int
 ) -> tuple[list[TranscriptSegment], float, int]:
@@ -101,9 +122,9 @@ def _transcribe_chunk(
     for number, (offset, length) in enumerate(plan):
         audio = read(layout.data_offset + offset, length)
         part = build_wav_part(layout, audio)
-        segments += _transcribe_part(
-            part, f"{ref.name.rsplit('/', 1)[-1]}.part{number}.wav", chunk_offset + layout.seconds_at(offset)
-        )
+        boundary = chunk_offset + layout.seconds_at(offset)
+        name = f"{ref.name.rsplit('/', 1)[-1]}.part{number}.wav"
+        _append_across_boundary(segments, _transcribe_part(part, name, boundary), boundary)
     return segments, chunk_offset + layout.seconds_at(layout.data_size), len(plan)
 
 

@@ -35,7 +35,8 @@ __all__ = [
 _COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 T = TypeVar("T")
-_lock = threading.Lock()
+# Re-entrant: building one client may build the shared credential first.
+_lock = threading.RLock()
 _clients: dict[str, object] = {}
 
 

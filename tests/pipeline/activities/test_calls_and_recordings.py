@@ -1,0 +1,313 @@
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from activities.calls import (
+    callback_url,
+    hang_up_call,
+    operation_context_for,
+    place_interview_call,
+    start_call_recording,
+)
+from activities.recordings import fetch_call_recording, fetch_call_recording_service
+from activities.transcription import transcribe_recording
+from emulators.server import EmulatorThread
+from shared.clients import call_automation_client
+from shared.errors import ErrorCode, TransientError
+from shared.models import (
+    BlobRef,
+    FetchCallRecordingInput,
+    FetchCallRecordingOutput,
+    HangUpCallOutput,
+    PlaceInterviewCallOutput,
+    RecordingReady,
+    StartCallRecordingOutput,
+    TranscribeRecordingOutput,
+    TranscriptRef,
+)
+from shared.settings import get_settings
+from shared.storage import blob_client, download_json, download_text, instance_for_server_call
+from tests.pipeline.activities.conftest import JOB_ID, blob_names, served, wait_until
+
+pytestmark = pytest.mark.azurite
+
+STRONG = "+14255550201"
+NEVER_ANSWERS = "+14255550204"
+
+
+def _place(instance: str, phone: str = STRONG, attempt: int = 0) -> PlaceInterviewCallOutput:
+    return PlaceInterviewCallOutput.model_validate(
+        place_interview_call(
+            {"instance_id": instance, "job_id": JOB_ID, "phone_number": phone, "attempt": attempt}
+        )
+    )
+
+
+def _state(call_connection_id: str) -> str:
+    properties = call_automation_client().get_call_connection(call_connection_id).get_call_properties()
+    return str(properties.call_connection_state)
+
+
+def _recorded_call(emulators: EmulatorThread, instance: str) -> RecordingReady:
+    """Place a call, record it once connected, hang up and return the RecordingReady body ACS announced."""
+    placed = _place(instance)
+    assert placed.call_connection_id is not None
+    assert placed.server_call_id is not None
+    wait_until(lambda: _state(placed.call_connection_id or "") == "connected", what="CallConnected")
+    started = StartCallRecordingOutput.model_validate(
+        start_call_recording({"instance_id": instance, "server_call_id": placed.server_call_id})
+    )
+    assert started.failure is None
+    assert started.recording_id
+    hung = HangUpCallOutput.model_validate(
+        hang_up_call({"instance_id": instance, "call_connection_id": placed.call_connection_id})
+    )
+    assert hung.hung_up
+    events = emulators.server.acs.delivered_recording_events  # type: ignore[union-attr]
+
+    def announced() -> dict[str, Any] | None:
+        for event in list(events):
+            if event["subject"].endswith(placed.server_call_id or ""):
+                return event
+        return None
+
+    event = wait_until(announced, what="RecordingFileStatusUpdated")
+    data = event["data"]
+    return RecordingReady.model_validate(
+        {
+            "server_call_id": placed.server_call_id,
+            "recording_id": started.recording_id,
+            "chunks": [
+                {
+                    "document_id": c["documentId"],
+                    "index": c["index"],
+                    "content_location": c["contentLocation"],
+                    "metadata_location": c["metadataLocation"],
+                    "delete_location": c["deleteLocation"],
+                    "end_reason": c.get("endReason"),
+                }
+                for c in data["recordingStorageInfo"]["recordingChunks"]
+            ],
+            "duration_ms": data["recordingDurationMs"],
+            "content_type": data["recordingContentType"],
+            "channel_type": data["recordingChannelType"],
+        }
+    )
+
+
+def test_callback_url_carries_instance_and_secret(configure: Callable[..., None]) -> None:
+    url = callback_url("cand 1")
+    assert url.startswith("http://127.0.0.1:9/api/acs/callbacks?")
+    assert "instanceId=cand+1" in url
+    assert "secret=test-callback-secret" in url
+    assert operation_context_for("cand", 2) == "cand:interview-call:2"
+
+
+def test_placing_a_call_twice_rings_once(configure: Callable[..., None], emulators: EmulatorThread) -> None:
+    before = served(emulators, "acs")
+    first = _place("idem")
+    after_first = served(emulators, "acs")
+    second = _place("idem")
+    assert first.failure is None
+    assert not first.already_placed
+    assert second.already_placed
+    assert second.call_connection_id == first.call_connection_id
+    assert after_first == before + 1
+    assert served(emulators, "acs") == after_first
+    record = instance_for_server_call(first.server_call_id or "")
+    assert record is not None
+    assert record.instance_id == "idem"
+    assert record.operation_context == "idem:interview-call:0"
+    # A new attempt is a new call.
+    third = _place("idem", attempt=1)
+    assert third.call_connection_id != first.call_connection_id
+    assert served(emulators, "acs") == after_first + 1
+
+
+def test_unknown_server_call_maps_to_no_instance(configure: Callable[..., None]) -> None:
+    assert instance_for_server_call("never-placed") is None
+
+
+def test_invalid_phone_number_is_permanent(configure: Callable[..., None], emulators: EmulatorThread) -> None:
+    before = served(emulators, "acs")
+    out = _place("badphone", phone="0044 20 7946 0000")
+    assert out.failure is not None
+    assert out.failure.code is ErrorCode.INVALID_INPUT
+    assert served(emulators, "acs") == before
+
+
+def test_acs_outage_is_transient(configure: Callable[..., None], faults: Callable[[str], None]) -> None:
+    faults("acs:503=1")
+    with pytest.raises(TransientError) as raised:
+        _place("outage")
+    assert raised.value.code is ErrorCode.SERVICE_UNAVAILABLE
+    faults("")
+    assert _place("outage").failure is None
+
+
+def test_unanswered_call_never_connects_and_hang_up_is_idempotent(
+    configure: Callable[..., None], emulators: EmulatorThread
+) -> None:
+    placed = _place("noans", phone=NEVER_ANSWERS)
+    assert placed.call_connection_id is not None
+    out = StartCallRecordingOutput.model_validate(
+        start_call_recording({"instance_id": "other", "server_call_id": placed.server_call_id})
+    )
+    assert out.failure is not None
+    assert out.failure.code is ErrorCode.NOT_FOUND
+    first = HangUpCallOutput.model_validate(
+        hang_up_call({"instance_id": "noans", "call_connection_id": placed.call_connection_id})
+    )
+    second = HangUpCallOutput.model_validate(
+        hang_up_call({"instance_id": "noans", "call_connection_id": placed.call_connection_id})
+    )
+    assert first.hung_up
+    assert second.hung_up
+    assert second.already_ended or first.already_ended or _state(placed.call_connection_id) == "disconnected"
+
+
+def test_recording_is_streamed_into_blob_in_ranges_once(
+    configure: Callable[..., None], emulators: EmulatorThread
+) -> None:
+    ready = _recorded_call(emulators, "rec")
+    request = FetchCallRecordingInput(instance_id="rec", recording=ready)
+    out = fetch_call_recording_service(request, range_bytes=64 * 1024)
+    assert out.failure is None
+    assert len(out.chunks) == 1
+    chunk = out.chunks[0]
+    client = blob_client(chunk.container, chunk.name)
+    properties = client.get_blob_properties()
+    assert properties.size == out.total_bytes
+    assert properties.metadata["complete"] == "true"
+    assert properties.metadata["document_id"] == ready.chunks[0].document_id
+    committed, _ = client.get_block_list("committed")
+    assert len(committed) == -(-out.total_bytes // (64 * 1024))
+    assert len(committed) > 1
+    head = client.download_blob(offset=0, length=12).readall()
+    assert head[:4] == b"RIFF"
+    assert head[8:12] == b"WAVE"
+    names = blob_names(get_settings().recordings_container, "rec/")
+    assert names == sorted([chunk.name, chunk.name.removesuffix(".wav") + ".metadata.json"])
+    # Second execution: nothing downloaded again, nothing new written.
+    before = served(emulators, "acs")
+    again = FetchCallRecordingOutput.model_validate(fetch_call_recording(request.model_dump(mode="json")))
+    assert again.chunks == out.chunks
+    assert served(emulators, "acs") == before
+    assert blob_names(get_settings().recordings_container, "rec/") == names
+
+    # Transcribe it whole, then again split into parts under a small size limit: same words, same times.
+    whole = TranscribeRecordingOutput.model_validate(
+        transcribe_recording(
+            {"instance_id": "rec", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
+        )
+    )
+    assert whole.failure is None
+    assert whole.parts_transcribed == 1
+    assert whole.transcript is not None
+    text = download_text(whole.transcript)
+    assert "Interviewer:" in text
+    assert "Candidate:" in text
+    configure(AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES=str(max(70_000, out.total_bytes // 3)))
+    split = TranscribeRecordingOutput.model_validate(
+        transcribe_recording(
+            {"instance_id": "rec-split", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
+        )
+    )
+    assert split.failure is None
+    assert split.parts_transcribed >= 3
+    assert split.transcript is not None
+    assert split.transcript.duration_seconds == pytest.approx(whole.transcript.duration_seconds, abs=0.05)
+    split_text = download_text(split.transcript)
+    assert _words(split_text) == _words(text)
+    # Segment times are shifted back by each part's start: they match the unsplit transcript.
+    whole_segments = _segments(whole.transcript)
+    split_segments = _segments(split.transcript)
+    assert [s["speaker"] for s in split_segments] == [s["speaker"] for s in whole_segments]
+    for mine, reference in zip(split_segments, whole_segments, strict=True):
+        assert mine["start"] == pytest.approx(reference["start"], abs=0.1)
+        assert mine["end"] == pytest.approx(reference["end"], abs=0.1)
+    # A repeated execution finds the finished transcript and asks the model nothing.
+    before = served(emulators, "openai")
+    again = TranscribeRecordingOutput.model_validate(
+        transcribe_recording(
+            {"instance_id": "rec-split", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
+        )
+    )
+    assert again.transcript == split.transcript
+    assert again.parts_transcribed == split.parts_transcribed
+    assert served(emulators, "openai") == before
+
+
+def _segments(ref: TranscriptRef) -> list[dict[str, Any]]:
+    assert ref.segments_name is not None
+    return list(download_json(BlobRef(container=ref.container, name=ref.segments_name))["segments"])
+
+
+def _words(transcript: str) -> list[str]:
+    return [word for line in transcript.splitlines() for word in line.split("] ", 1)[-1].split()]
+
+
+def test_missing_recording_is_permanent(configure: Callable[..., None]) -> None:
+    ready = RecordingReady.model_validate(
+        {
+            "chunks": [
+                {
+                    "document_id": "00000000-0000-0000-0000-000000000000",
+                    "content_location": "https://us-storage.asm.skype.com/v1/objects/00000000-0000-0000-0000-000000000000/content/audio",
+                }
+            ]
+        }
+    )
+    out = FetchCallRecordingOutput.model_validate(
+        fetch_call_recording({"instance_id": "gone", "recording": ready.model_dump(mode="json")})
+    )
+    assert out.failure is not None
+    assert out.failure.code is ErrorCode.RECORDING_NOT_FOUND
+    empty = FetchCallRecordingOutput.model_validate(
+        fetch_call_recording({"instance_id": "gone", "recording": {"chunks": []}})
+    )
+    assert empty.failure is not None
+    assert empty.failure.code is ErrorCode.RECORDING_NOT_FOUND
+
+
+def test_audio_that_is_not_wav_is_permanent(configure: Callable[..., None]) -> None:
+    from shared.storage import upload_bytes
+
+    ref = upload_bytes(get_settings().recordings_container, "x/not.wav", b"ID3 this is an mp3, honest")
+    out = TranscribeRecordingOutput.model_validate(
+        transcribe_recording({"instance_id": "mp3", "recordings": [ref.model_dump(mode="json")]})
+    )
+    assert out.failure is not None
+    assert out.failure.code is ErrorCode.INVALID_AUDIO
+    missing = TranscribeRecordingOutput.model_validate(
+        transcribe_recording(
+            {"instance_id": "mp3b", "recordings": [{"container": ref.container, "name": "x/missing.wav"}]}
+        )
+    )
+    assert missing.failure is not None
+    assert missing.failure.code is ErrorCode.RECORDING_NOT_FOUND
+    none = TranscribeRecordingOutput.model_validate(
+        transcribe_recording({"instance_id": "mp3c", "recordings": []})
+    )
+    assert none.failure is not None
+    assert none.failure.code is ErrorCode.RECORDING_NOT_FOUND
+
+
+def test_wav_the_model_cannot_decode_is_permanent(configure: Callable[..., None]) -> None:
+    import struct
+
+    from shared.storage import upload_bytes
+
+    fmt = struct.pack("<HHIIHH", 1, 1, 16_000, 32_000, 2, 16)
+    samples = bytes(3200)
+    body = (
+        b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(samples)) + samples
+    )
+    wav = b"RIFF" + struct.pack("<I", len(body)) + body
+    ref = upload_bytes(get_settings().recordings_container, "x/silence.wav", wav)
+    out = TranscribeRecordingOutput.model_validate(
+        transcribe_recording({"instance_id": "silence", "recordings": [ref.model_dump(mode="json")]})
+    )
+    assert out.failure is not None
+    assert out.failure.code is ErrorCode.INVALID_AUDIO
