@@ -33,6 +33,7 @@ import logging
 import traceback
 import uuid
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -1779,17 +1780,18 @@ class _InvocationContext:
     function_directory: str
 
 
-_CONTEXT_PARAMETER_CACHE: dict[int, bool] = {}
+_CONTEXT_PARAMETER_CACHE: weakref.WeakKeyDictionary[Callable[..., Any], bool] = weakref.WeakKeyDictionary()
 
 
 def _accepts_context(fn: Callable[..., Any]) -> bool:
-    known = _CONTEXT_PARAMETER_CACHE.get(id(fn))
+    known = _CONTEXT_PARAMETER_CACHE.get(fn)
     if known is None:
         try:
             known = "context" in inspect.signature(fn).parameters
         except (TypeError, ValueError):
             known = False
-        _CONTEXT_PARAMETER_CACHE[id(fn)] = known
+        with contextlib.suppress(TypeError):
+            _CONTEXT_PARAMETER_CACHE[fn] = known
     return known
 
 
