@@ -277,3 +277,17 @@ def test_scaled_time_fires_timers_sooner() -> None:
         elapsed = time.perf_counter() - started
     assert result.output >= 60
     assert elapsed < 5
+
+
+def test_retry_racing_an_event_keeps_task_ids_in_step(
+    host: DurableTestHost, attempts: dict[str, int]
+) -> None:
+    instance_id = host.start("retry_races_event")
+    result = host.run_until_complete(instance_id)
+    assert result.output == ["race ok after 2", "Hello after race!"]
+
+
+def test_entity_calls_mixed_with_activities_and_entity_errors(host: DurableTestHost) -> None:
+    result = host.run_until_complete(host.start("entities_with_activities", "mix"))
+    assert result.output[:3] == [None, 42, 2]
+    assert "E_ENTITY: refused" in result.output[3]

@@ -268,3 +268,29 @@ async def start_greeting(city: str, client: df.DurableOrchestrationClient) -> st
 @app.activity_trigger(input_name="unused")
 def describe_invocation(unused: None, context: func.Context) -> str:
     return context.function_name
+
+
+@app.orchestration_trigger(context_name="context")
+def retry_races_event(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
+    attempt = context.call_activity_with_retry("flaky", options, {"key": "race", "fail_times": 1})
+    stop = context.wait_for_external_event("stop")
+    winner = yield context.task_any([attempt, stop])
+    after = yield context.call_activity("say_hello", "after race")
+    return [winner.result, after]
+
+
+@app.orchestration_trigger(context_name="context")
+def entities_with_activities(context: df.DurableOrchestrationContext):
+    counter = df.EntityId("counter", context.get_input())
+    added, doubled = yield context.task_all(
+        [context.call_entity(counter, "add", 2), context.call_activity("double", 21)]
+    )
+    total = yield context.call_entity(counter, "get")
+    try:
+        yield context.call_entity(counter, "fail")
+    except Exception as error:
+        refused = str(error)
+    else:
+        refused = "not refused"
+    return [added, doubled, total, refused]
