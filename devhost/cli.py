@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from devhost.clock import Clock
 from devhost.engine import Engine
-from devhost.functions import AppLoadError, FunctionIndex, load_app
+from devhost.functions import LOCAL_SETTINGS_FILE, AppLoadError, FunctionIndex, load_app
 from devhost.server import (
     DEFAULT_MAX_BODY_BYTES,
     HOST_KEYS,
@@ -28,6 +30,7 @@ from devhost.server import (
     run_host,
 )
 
+DEFAULT_PORT = 7071
 EXIT_LOAD_FAILED = 1
 EXIT_BAD_USAGE = 2
 
@@ -39,7 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     start = commands.add_parser("start", help="host a Functions app until SIGINT/SIGTERM")
     start.add_argument("--app", required=True, type=Path, help="path to the app's function_app.py")
     start.add_argument(
-        "--port", type=int, default=7071, help="port to listen on; 0 picks a free one (default 7071)"
+        "--port",
+        type=int,
+        default=None,
+        help="port to listen on; 0 picks a free one (default: Host.LocalHttpPort in local settings, or 7071)",
+    )
+    start.add_argument(
+        "--cors",
+        default=None,
+        metavar="ORIGINS",
+        help="comma-separated browser origins to allow, * for any (default: Host.CORS in local settings)",
+    )
+    start.add_argument(
+        "--cors-credentials", action="store_true", help="allow credentialed cross-origin requests"
     )
     start.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     start.add_argument(
@@ -86,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--log-level", default="INFO", help="host log level (default INFO)")
     return parser
+
+
+def local_host_settings(app_dir: Path) -> dict[str, Any]:
+    """Return the ``Host`` section of ``local.settings.json`` (port and CORS, as ``func start`` reads it)."""
+    settings_path = app_dir / LOCAL_SETTINGS_FILE
+    try:
+        document = json.loads(settings_path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return {}
+    section = document.get("Host") if isinstance(document, dict) else None
+    return dict(section) if isinstance(section, dict) else {}
 
 
 def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
@@ -145,10 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         clock = Clock.real()
     engine = Engine(index, data_dir, clock=clock)
+    host_section = local_host_settings(app_path.resolve().parent)
+    port = args.port if args.port is not None else int(host_section.get("LocalHttpPort") or DEFAULT_PORT)
+    cors = args.cors if args.cors is not None else str(host_section.get("CORS") or "")
     options = HostOptions(
         data_dir=data_dir,
         host=args.host,
-        port=args.port,
+        port=port,
+        cors_origins=tuple(origin.strip() for origin in cors.split(",") if origin.strip()),
+        cors_credentials=args.cors_credentials or bool(host_section.get("CORSCredentials")),
         require_keys=args.require_keys,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         blob_poll_interval=args.blob_poll_interval,
@@ -172,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(run_host(index, engine, options, on_ready=on_ready))
     except OSError as error:
-        print(f"devhost: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        print(f"devhost: cannot serve on {args.host}:{port}: {error}", file=sys.stderr)
         return EXIT_LOAD_FAILED
     except Exception:
         # The engine failed to start (a corrupt store, for instance): say why, exit non-zero.

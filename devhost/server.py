@@ -61,6 +61,10 @@ class HostOptions:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     blob_poll_interval: float = 1.0
     timer_triggers: bool = True  # run timer triggers on their schedules, as func start does
+    cors_origins: tuple[
+        str, ...
+    ] = ()  # allowed browser origins ("*" for any), as local.settings.json Host.CORS
+    cors_credentials: bool = False
     route_prefix: str | None = None  # None: read host.json beside the app, default "api"
     worker_threads: int = field(
         default_factory=lambda: int(
@@ -114,9 +118,48 @@ async def _never_crash(request: web.Request, handler: Any) -> web.StreamResponse
         return web.json_response({"error": "internal error; see the host log"}, status=500)
 
 
+def cors_middleware(origins: tuple[str, ...], *, credentials: bool) -> Any:
+    """Answer CORS preflights and label responses for allowed origins, as ``func start --cors`` does."""
+    allowed = {origin.rstrip("/").lower() for origin in origins}
+
+    def allow_origin(origin: str) -> str | None:
+        if "*" in allowed:
+            return "*" if not credentials else origin
+        return origin if origin.rstrip("/").lower() in allowed else None
+
+    @web.middleware
+    async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        granted = allow_origin(origin) if origin else None
+        if granted and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            preflight = web.Response(status=204)
+            preflight.headers["Access-Control-Allow-Methods"] = request.headers[
+                "Access-Control-Request-Method"
+            ]
+            if "Access-Control-Request-Headers" in request.headers:
+                preflight.headers["Access-Control-Allow-Headers"] = request.headers[
+                    "Access-Control-Request-Headers"
+                ]
+            response: web.StreamResponse = preflight
+        else:
+            response = await handler(request)
+        if granted:
+            response.headers["Access-Control-Allow-Origin"] = granted
+            if granted != "*":
+                response.headers.add("Vary", "Origin")
+            if credentials:
+                response.headers["Access-Control-Allow-Credentials"] = "true"
+        return response
+
+    return cors
+
+
 def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) -> web.Application:
     """Compose the host's application; start-up starts the engine and blob pollers, clean-up stops them."""
-    app = web.Application(client_max_size=options.max_body_bytes, middlewares=[_never_crash])
+    middlewares: list[Any] = [_never_crash]
+    if options.cors_origins:
+        middlewares.insert(0, cors_middleware(options.cors_origins, credentials=options.cors_credentials))
+    app = web.Application(client_max_size=options.max_body_bytes, middlewares=middlewares)
     keys = load_or_create_keys(options.data_dir) if options.require_keys else None
     app[HOST_KEYS] = keys
     if keys is not None:

@@ -1,5 +1,6 @@
 """The command line: function list, ready line, import failures and clean shutdown."""
 
+import json
 import signal
 import socket
 import subprocess
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.cli import local_host_settings
 from tests.devhost.host.support import APPS, REPO_ROOT, call, start_process
 
 pytestmark = pytest.mark.subprocess
@@ -109,3 +111,11 @@ def test_port_in_use_exits_non_zero(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert "cannot serve" in result.stderr
+
+
+def test_host_section_of_local_settings_gives_port_and_cors(tmp_path: Path) -> None:
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps({"IsEncrypted": False, "Values": {}, "Host": {"LocalHttpPort": 7999, "CORS": "*"}})
+    )
+    assert local_host_settings(tmp_path) == {"LocalHttpPort": 7999, "CORS": "*"}
+    assert local_host_settings(tmp_path / "missing") == {}

@@ -131,3 +131,23 @@ def test_wsgi_function_app_serves_through_its_catch_all_route(tmp_path: Path) ->
         assert reply.status == 201
         assert reply.headers["X-Served-By"] == "wsgi"
         assert reply.text == "POST /api/orders/7 expand=lines payload"
+
+
+def test_cors_preflight_and_allowed_origin(tmp_path: Path) -> None:
+    with in_process_host("host_http", tmp_path, cors_origins=("http://app.local",)) as host:
+        preflight = call(
+            "OPTIONS",
+            host.url("/api/echo"),
+            headers={
+                "Origin": "http://app.local",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        assert preflight.status == 204
+        assert preflight.headers["Access-Control-Allow-Origin"] == "http://app.local"
+        assert preflight.headers["Access-Control-Allow-Methods"] == "POST"
+        allowed = call("GET", host.url("/api/items/1"), headers={"Origin": "http://app.local"})
+        assert allowed.headers["Access-Control-Allow-Origin"] == "http://app.local"
+        other = call("GET", host.url("/api/items/1"), headers={"Origin": "http://elsewhere.local"})
+        assert other.headers.get("Access-Control-Allow-Origin") is None
