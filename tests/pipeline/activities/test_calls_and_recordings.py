@@ -60,6 +60,12 @@ def _recorded_call(emulators: EmulatorThread, instance: str) -> RecordingReady:
     )
     assert started.failure is None
     assert started.recording_id
+    # A repeated start (a retried activity) finds the recording running instead of failing.
+    repeated = StartCallRecordingOutput.model_validate(
+        start_call_recording({"instance_id": instance, "server_call_id": placed.server_call_id})
+    )
+    assert repeated.failure is None
+    assert repeated.already_recording
     hung = HangUpCallOutput.model_validate(
         hang_up_call({"instance_id": instance, "call_connection_id": placed.call_connection_id})
     )
