@@ -45,7 +45,14 @@ from emulators.eventgrid_delivery import (
     utc_now_iso,
 )
 from emulators.personas import Behaviour, Persona, PersonaBook, load_personas
-from emulators.recording import RecordingAudio, Turn, default_voice, iter_wav_range, recording_metadata
+from emulators.recording import (
+    RecordingAudio,
+    Turn,
+    can_regenerate,
+    default_voice,
+    iter_wav_range,
+    recording_metadata,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -733,6 +740,12 @@ class AcsEmulator:
 
     async def _download_audio(self, request: web.Request) -> web.StreamResponse:
         audio = self._file(request).audio
+        if not can_regenerate(audio):
+            raise AcsError(
+                500,
+                "InternalServerError",
+                f"This recording was spoken by {audio.engine or 'espeak-ng'}, which this emulator lacks.",
+            )
         size = audio.size
         start, end = 0, size  # end exclusive
         status = 200
@@ -751,7 +764,10 @@ class AcsEmulator:
             response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         await response.prepare(request)
         # Generated and written piece by piece with backpressure, so memory stays flat for any recording size.
-        for piece in iter_wav_range(audio, start, end):
+        # Rendering runs in a worker thread: speech evicted from the synthesis cache is re-spoken on demand,
+        # which must not stall the event loop serving other requests.
+        pieces = iter_wav_range(audio, start, end)
+        while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
             await response.write(piece)
         await response.write_eof()
         return response
