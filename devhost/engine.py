@@ -19,6 +19,15 @@ How an orchestration runs here, and why:
   they take then follow the ids of the episode's new actions, and the engine can assign the same ones.
 - Replaying an action list that disagrees with history (another activity name, another kind of task) is
   reported as a non-deterministic orchestration: the instance fails with that reason; the engine carries on.
+
+Performance, since every episode replays the whole history (Python has no extended sessions):
+
+- Rounds are pipelined: round N+1 is replayed on the event loop while round N is fsynced in the store thread;
+  callers (and waiters) hear back only after their round is durable.
+- The SDK is handed only the history events its replay reads (``_IGNORED_BY_SDK`` lists the rest); parsing
+  an event's timestamp is most of the SDK's replay cost, so a chain step costs two parsed events, not four.
+  The stored history and the status API keep every event.
+- Async activities run inline on the loop; sync ones in a thread pool, as the Python worker runs them.
 """
 
 from __future__ import annotations
