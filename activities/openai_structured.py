@@ -8,6 +8,7 @@ content-filter verdict, a refusal or a second violation is permanent.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
@@ -18,6 +19,7 @@ from shared.clients import openai_client
 from shared.decisions import screening_decision
 from shared.errors import ErrorCode, PermanentError
 from shared.models import (
+    BlobRef,
     CandidateProfile,
     InterviewScore,
     ParseCandidateProfileInput,
@@ -40,7 +42,7 @@ from shared.prompts import (
     to_json,
 )
 from shared.settings import get_settings
-from shared.storage import download_text, load_job, upload_json
+from shared.storage import download_bytes, download_text, load_job, upload_json
 
 __all__ = [
     "bp",
@@ -119,8 +121,39 @@ def complete_structured(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+def _remembered(instance_id: str, step: str, model: type[ResultT], compute: Callable[[], ResultT]) -> ResultT:
+    """Return the result an earlier execution of ``step`` stored for this instance, else compute and store it.
+
+    A model's answer may differ between calls; keeping the first one makes a re-executed activity (after a
+    host crash between completion and checkpoint) return what the pipeline may already have acted on, and
+    saves the tokens. Permanent failures raise before anything is stored, so they are never remembered.
+    """
+    from azure.core.exceptions import ResourceNotFoundError
+
+    ref = BlobRef(container=get_settings().artifacts_container, name=f"{instance_id}/results/{step}.json")
+    try:
+        return model.model_validate_json(download_bytes(ref))
+    except ResourceNotFoundError:
+        pass
+    result = compute()
+    upload_json(ref.container, ref.name, result)
+    return result
+
+
 def parse_candidate_profile_service(request: ParseCandidateProfileInput) -> ParseCandidateProfileOutput:
     """Read the resume text from Blob, fit it to the context window and extract a ``CandidateProfile``."""
+    return _remembered(
+        request.instance_id,
+        "parse_candidate_profile",
+        ParseCandidateProfileOutput,
+        lambda: _parse_profile(request),
+    )
+
+
+def _parse_profile(request: ParseCandidateProfileInput) -> ParseCandidateProfileOutput:
     settings = get_settings()
     resume_text = download_text(request.resume_text)
     if not resume_text.strip():
@@ -144,6 +177,12 @@ def parse_candidate_profile_service(request: ParseCandidateProfileInput) -> Pars
 
 def screen_candidate_service(request: ScreenCandidateInput) -> ScreenCandidateOutput:
     """Screen the profile against the job definition in Blob; the final decision follows our thresholds."""
+    return _remembered(
+        request.instance_id, "screen_candidate", ScreenCandidateOutput, lambda: _screen(request)
+    )
+
+
+def _screen(request: ScreenCandidateInput) -> ScreenCandidateOutput:
     settings = get_settings()
     job = load_job(request.job_id)
     messages = SCREEN_CANDIDATE.render(
@@ -164,6 +203,12 @@ def screen_candidate_service(request: ScreenCandidateInput) -> ScreenCandidateOu
 
 def score_transcript_service(request: ScoreTranscriptInput) -> ScoreTranscriptOutput:
     """Score the transcript against the job's rubric; evidence not found in the transcript is dropped."""
+    return _remembered(
+        request.instance_id, "score_transcript", ScoreTranscriptOutput, lambda: _score(request)
+    )
+
+
+def _score(request: ScoreTranscriptInput) -> ScoreTranscriptOutput:
     settings = get_settings()
     job = load_job(request.job_id)
     transcript = download_text(request.transcript)

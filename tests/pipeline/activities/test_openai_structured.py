@@ -221,3 +221,24 @@ def test_empty_transcript_is_permanent(configure: Callable[..., None]) -> None:
     )
     assert out.failure is not None
     assert out.failure.code is ErrorCode.EMPTY_DOCUMENT
+
+
+def test_model_answers_are_remembered_per_instance(
+    configure: Callable[..., None], emulators: EmulatorThread
+) -> None:
+    text_ref = _text_ref("Ada Lindqvist\nSkills: Python, Azure, REST, SQL\n")
+    parse_payload = {"instance_id": "memo", "resume_text": text_ref}
+    before = served(emulators, "openai")
+    first = parse_candidate_profile(parse_payload)
+    assert served(emulators, "openai") == before + 1
+    assert parse_candidate_profile(parse_payload) == first
+    profile = ParseCandidateProfileOutput.model_validate(first).profile
+    assert profile is not None
+    screen_payload = {"instance_id": "memo", "job_id": JOB_ID, "profile": profile.model_dump(mode="json")}
+    screened = screen_candidate(screen_payload)
+    assert screen_candidate(screen_payload) == screened
+    transcript = _text_ref(TRANSCRIPT, "memo/transcript.txt")
+    score_payload = {"instance_id": "memo", "job_id": JOB_ID, "transcript": transcript}
+    scored = score_transcript(score_payload)
+    assert score_transcript(score_payload) == scored
+    assert served(emulators, "openai") == before + 3
