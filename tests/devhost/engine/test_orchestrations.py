@@ -291,3 +291,9 @@ def test_entity_calls_mixed_with_activities_and_entity_errors(host: DurableTestH
     result = host.run_until_complete(host.start("entities_with_activities", "mix"))
     assert result.output[:3] == [None, 42, 2]
     assert "E_ENTITY: refused" in result.output[3]
+
+
+def test_calling_an_unknown_activity_fails_that_task_only(host: DurableTestHost) -> None:
+    result = host.run_until_complete(host.start("calls_missing_activity"))
+    assert result.runtime_status == "Completed"
+    assert "The function 'no_such_activity' doesn't exist" in result.output

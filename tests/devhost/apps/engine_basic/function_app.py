@@ -294,3 +294,12 @@ def entities_with_activities(context: df.DurableOrchestrationContext):
     else:
         refused = "not refused"
     return [added, doubled, total, refused]
+
+
+@app.orchestration_trigger(context_name="context")
+def calls_missing_activity(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_activity("no_such_activity", 1)
+    except Exception as error:
+        return str(error)
+    return "unexpected"
