@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from azure.communication.callautomation import CallAutomationClient, PhoneNumberIdentifier, TextSource
+from azure.core.exceptions import HttpResponseError
 
 from emulators import recording
 from emulators.recording import (
@@ -122,3 +123,32 @@ def test_run_rendering_matches_block_by_block_rendering(fake_espeak: None, voice
         assert (
             b"".join(recording.iter_data_range(audio, start, end, chunk_bytes=4097)) == reference[start:end]
         )
+
+
+def test_download_is_refused_up_front_when_the_speech_engine_is_gone(
+    fake_espeak: None, monkeypatch: pytest.MonkeyPatch, tls_material: TlsMaterial, tmp_path: Path
+) -> None:
+    with running_acs(tls_material, tmp_path, voice=VOICE_SPEECH) as acs:
+        client = CallAutomationClient.from_connection_string(
+            acs.connection_string,
+            connection_verify=acs.ca,
+            proxies={"https": acs.emulator.recording_proxy_url},
+        )
+        call_id = str(
+            client.create_call(
+                PhoneNumberIdentifier("+14255550101"),
+                acs.callback_url,
+                source_caller_id_number=PhoneNumberIdentifier("+18005550100"),
+            ).call_connection_id
+        )
+        connected = wait_until(lambda: acs.receiver.callbacks_of(call_id, "CallConnected"))
+        client.start_recording(server_call_id=connected[0]["data"]["serverCallId"])
+        client.get_call_connection(call_id).hang_up(is_for_everyone=True)
+        event = wait_until(acs.receiver.notifications)[0]
+        location = event["data"]["recordingStorageInfo"]["recordingChunks"][0]["contentLocation"]
+        monkeypatch.setenv("PATH", str(tmp_path))
+        with pytest.raises(HttpResponseError) as refused:
+            client.download_recording(location)
+        assert refused.value.status_code == 500
+        assert refused.value.response is not None
+        assert "which this emulator lacks" in refused.value.response.read().decode()
