@@ -242,3 +242,27 @@ def test_model_answers_are_remembered_per_instance(
     scored = score_transcript(score_payload)
     assert score_transcript(score_payload) == scored
     assert served(emulators, "openai") == before + 3
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [("openai:timeout=1", ErrorCode.TIMEOUT), ("openai:drop=1", ErrorCode.CONNECTION_FAILED)],
+)
+def test_timeouts_and_dropped_connections_are_transient(
+    configure: Callable[..., None],
+    faults: Callable[[str], None],
+    emulators: EmulatorThread,
+    spec: str,
+    code: ErrorCode,
+) -> None:
+    configure(HTTP_TIMEOUT_SECONDS="0.5")
+    settings = emulators.server.faults.settings
+    held = settings.timeout_hold_s
+    settings.timeout_hold_s = 1.0
+    try:
+        faults(spec)
+        with pytest.raises(TransientError) as raised:
+            parse_candidate_profile({"instance_id": "to", "resume_text": _text_ref("Ada\nSkills: Python\n")})
+        assert raised.value.code is code
+    finally:
+        settings.timeout_hold_s = held
