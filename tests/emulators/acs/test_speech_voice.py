@@ -133,6 +133,7 @@ def test_download_is_refused_up_front_when_the_speech_engine_is_gone(
             acs.connection_string,
             connection_verify=acs.ca,
             proxies={"https": acs.emulator.recording_proxy_url},
+            retry_total=0,  # a 500 would otherwise be retried with backoff
         )
         call_id = str(
             client.create_call(
