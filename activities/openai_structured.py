@@ -18,6 +18,7 @@ from activities._common import run_activity
 from shared.clients import openai_client
 from shared.decisions import screening_decision
 from shared.errors import ErrorCode, PermanentError
+from shared.logging import register_personal_names
 from shared.models import (
     BlobRef,
     CandidateProfile,
@@ -165,6 +166,8 @@ def _parse_profile(request: ParseCandidateProfileInput) -> ParseCandidateProfile
     profile, repaired = complete_structured(
         messages, CandidateProfile, repair=REPAIR_PROFILE, repair_values={"resume_text": fitted}
     )
+    # From here on the candidate's name is masked wherever it would appear in this process's logs.
+    register_personal_names(profile.full_name)
     ref = upload_json(settings.artifacts_container, f"{request.instance_id}/profile.json", profile)
     return ParseCandidateProfileOutput(
         profile=profile,

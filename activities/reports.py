@@ -13,6 +13,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from shared.logging import register_personal_names
 from shared.models import WriteCandidateReportInput, WriteCandidateReportOutput
 from shared.settings import get_settings
 from shared.storage import upload_bytes
@@ -120,6 +121,7 @@ def render_report_html(report: WriteCandidateReportInput) -> str:
 
 def write_candidate_report_service(request: WriteCandidateReportInput) -> WriteCandidateReportOutput:
     """Write the JSON report and its HTML page under fixed names."""
+    register_personal_names(request.contact.name, request.profile.full_name if request.profile else None)
     settings = get_settings()
     container = settings.reports_container
     json_name, page_name = report_blob_names(request.job_id, request.instance_id)

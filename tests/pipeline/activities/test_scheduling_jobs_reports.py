@@ -9,6 +9,7 @@ from activities.jobs import load_job
 from activities.reports import report_blob_names, write_candidate_report
 from activities.scheduling import schedule_interview
 from shared.errors import ErrorCode
+from shared.logging import redact
 from shared.models import (
     BlobRef,
     CandidateOutcome,
@@ -179,6 +180,8 @@ def test_report_is_written_once_as_json_and_escaped_html(configure: Callable[...
     assert "&lt;b&gt;pytest&lt;/b&gt;" in page
     assert "4.25" in page
     assert "Move to the team interview." in page
+    # The candidate's name is now masked in this process's logs.
+    assert redact("report for Ada written") == "report for [name] written"
 
 
 def test_failed_candidate_report(configure: Callable[..., None]) -> None:
