@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,31 @@ def test_requests_ca_bundle_environment_trusts_the_ca(
     client = CallAutomationClient.from_connection_string(acs.connection_string)
     with pytest.raises(ResourceNotFoundError):
         client.get_call_connection("unknown").get_call_properties()
+
+
+ASYNC_PROBE = """
+import asyncio, sys
+from azure.communication.callautomation.aio import CallAutomationClient
+from azure.core.exceptions import ResourceNotFoundError
+
+async def main() -> None:
+    async with CallAutomationClient.from_connection_string(sys.argv[1], retry_total=0) as client:
+        try:
+            await client.get_call_connection("unknown").get_call_properties()
+        except ResourceNotFoundError:
+            print("reached the emulator")
+
+asyncio.run(main())
+"""
+
+
+def test_ssl_cert_file_environment_trusts_the_ca_for_async_clients(acs: RunningAcs) -> None:
+    # aiohttp builds its default SSL context at import, so the variable must be set before the process starts.
+    probe = subprocess.run(
+        [sys.executable, "-c", ASYNC_PROBE, acs.connection_string],
+        env={**os.environ, "SSL_CERT_FILE": acs.ca},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.stdout.strip() == "reached the emulator", probe.stderr[-2000:]
