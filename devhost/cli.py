@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often blob triggers list their containers (default 1 s)",
     )
     start.add_argument(
+        "--queue-poll-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often queue triggers look for messages (default 1 s)",
+    )
+    start.add_argument(
         "--no-timer-triggers",
         action="store_true",
         help="do not run timer triggers on their schedules (invoke them through /admin/functions/NAME)",
@@ -132,6 +139,8 @@ def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
                 f"        {info.name}: eventGridTrigger "
                 f"{running.base_url}/runtime/webhooks/eventgrid?functionName={info.name}"
             )
+        elif info.trigger_type == "queueTrigger":
+            lines.append(f"        {info.name}: queueTrigger {info.trigger.get('queueName')}")
         elif info.trigger_type == "timerTrigger":
             lines.append(f"        {info.name}: timerTrigger {info.trigger.get('schedule')}")
         elif info.trigger_type == "blobTrigger":
@@ -183,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         require_keys=args.require_keys,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         blob_poll_interval=args.blob_poll_interval,
+        queue_poll_interval=args.queue_poll_interval,
         timer_triggers=not args.no_timer_triggers,
     )
 

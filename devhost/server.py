@@ -36,6 +36,7 @@ from devhost.functions import FunctionIndex
 from devhost.http_triggers import HttpFunction, HttpTriggerHandler, HttpTriggerRouter
 from devhost.invoke import FunctionInvoker
 from devhost.keys import HostKeys, load_or_create_keys, request_key
+from devhost.queue_triggers import QueueTriggerService
 from devhost.timer_triggers import TimerTriggerService
 
 LOGGER = logging.getLogger("devhost.server")
@@ -46,6 +47,7 @@ HOST_KEYS: web.AppKey[HostKeys | None] = web.AppKey("devhost_keys", HostKeys)
 BLOBS: web.AppKey[BlobTriggerService] = web.AppKey("devhost_blobs", BlobTriggerService)
 ADMIN: web.AppKey[AdminInvoker] = web.AppKey("devhost_admin", AdminInvoker)
 HTTP_ROUTER: web.AppKey[HttpTriggerRouter] = web.AppKey("devhost_http_router", HttpTriggerRouter)
+QUEUES: web.AppKey[QueueTriggerService] = web.AppKey("devhost_queues", QueueTriggerService)
 TIMERS: web.AppKey[TimerTriggerService] = web.AppKey("devhost_timers", TimerTriggerService)
 ROUTE_PREFIX: web.AppKey[str] = web.AppKey("devhost_route_prefix", str)
 
@@ -60,6 +62,7 @@ class HostOptions:
     require_keys: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     blob_poll_interval: float = 1.0
+    queue_poll_interval: float = 1.0
     timer_triggers: bool = True  # run timer triggers on their schedules, as func start does
     cors_origins: tuple[
         str, ...
@@ -176,6 +179,8 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     app[BLOBS] = blobs
     timers = TimerTriggerService(index, invoker)
     app[TIMERS] = timers
+    queues = QueueTriggerService(index, invoker, poll_interval=options.queue_poll_interval)
+    app[QUEUES] = queues
 
     def authorize_system(request: web.Request, extension: str) -> bool:
         return keys is None or keys.accepts_system(extension, request_key(request))
@@ -207,11 +212,13 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     async def start(_: web.Application) -> None:
         await engine.start()
         await blobs.start()
+        await queues.start()
         if options.timer_triggers:
             await timers.start()
 
     async def stop(_: web.Application) -> None:
         await timers.stop()
+        await queues.stop()
         await blobs.stop()
         await admin.wait_idle()
         await engine.stop()
