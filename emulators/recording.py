@@ -4,12 +4,13 @@ A recording is a RIFF/WAVE file, PCM 16-bit mono at 16 kHz, laid out as ``fmt ``
 + ``data``. Its audio is never stored: every byte is a pure function of the script, so any byte range of a
 recording of hundreds of MB is generated on demand, block by block (:func:`iter_wav_range`).
 
-Each spoken word is a tone burst (pitch from the word, band from the speaker) and every 64-sample block
-carries, in the least significant bit of its samples, its own block number and a check value keyed by the
-recording. That watermark is inaudible and lets :func:`transcribe_wav` find where a *part* of a recording
-starts (a splitter may cut anywhere at a frame boundary, keeping the extra RIFF chunks), after which the
-part's audio is compared with the regenerated audio, so a part is only transcribed when its samples really
-are the recording's.
+Two voices: speech synthesised by espeak-ng (deterministic for one espeak-ng version; each turn's length and
+the version are kept in the script) or, where espeak-ng is missing, a tone burst per word (pitch from the
+word, band from the speaker). Every 16th 64-sample block carries, in the least significant bit of its
+samples, its own block number and a check value keyed by the recording. That watermark is inaudible and lets
+:func:`transcribe_wav` find where a *part* of a recording starts (a splitter may cut anywhere at a frame
+boundary, keeping the extra RIFF chunks), after which the part's audio is compared with the regenerated
+audio, so a part is only transcribed when its samples really are the recording's.
 """
 
 from __future__ import annotations
