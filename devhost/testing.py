@@ -111,8 +111,11 @@ class DurableTestHost:
         self._thread = threading.Thread(target=self._loop.run_forever, name="devhost-test-loop", daemon=True)
         self._thread.start()
         self._closed = False
+        # Activities with a durableClient binding call the Durable HTTP API, so it must be served for them.
+        activities = self.index.of_type("activityTrigger")
+        needs_http = any(info.binding_names("durableClient") for info in activities)
         try:
-            self._call(self._start(serve_http))
+            self._call(self._start(serve_http or needs_http))
         except BaseException:
             self._stop_loop()
             raise
