@@ -9,6 +9,7 @@ service itself drops a duplicate sent by a retry after a lost response.
 from __future__ import annotations
 
 import uuid
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from activities._common import run_activity
 from shared.clients import call_automation_client
 from shared.errors import ErrorCode, PermanentError
 from shared.models import (
+    BlobRef,
     HangUpCallInput,
     HangUpCallOutput,
     PlaceInterviewCallInput,
@@ -26,7 +28,14 @@ from shared.models import (
     StartCallRecordingOutput,
 )
 from shared.settings import get_settings
-from shared.storage import CallRecord, call_for_operation_context, instance_for_server_call, record_call
+from shared.storage import (
+    CallRecord,
+    call_for_operation_context,
+    download_text,
+    instance_for_server_call,
+    record_call,
+    upload_if_absent,
+)
 
 __all__ = [
     "ACS_CALLBACK_ROUTE",
@@ -58,6 +67,22 @@ def callback_url(instance_id: str) -> str:
     return f"{settings.callback_base_url.rstrip('/')}/api/{ACS_CALLBACK_ROUTE}?{urlencode(query)}"
 
 
+def _repeatability_headers(instance_id: str, context: str) -> dict[str, str]:
+    """Repeatability headers that stay identical across executions of the same call attempt.
+
+    ACS drops a create request it has already served when ``Repeatability-Request-ID`` *and*
+    ``Repeatability-First-Sent`` repeat, so the first-sent time is stored before the first request and reused.
+    """
+    request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"hireflow:{context}"))
+    first_sent = formatdate(usegmt=True)
+    name = f"{instance_id}/calls/{request_id}.repeatability"
+    container = get_settings().artifacts_container
+    _, created = upload_if_absent(container, name, first_sent.encode(), content_type="text/plain")
+    if not created:
+        first_sent = download_text(BlobRef(container=container, name=name))
+    return {"Repeatability-Request-ID": request_id, "Repeatability-First-Sent": first_sent}
+
+
 def place_interview_call_service(request: PlaceInterviewCallInput) -> PlaceInterviewCallOutput:
     """Place the call unless this instance already placed it for this attempt."""
     from azure.communication.callautomation import PhoneNumberIdentifier
@@ -79,7 +104,7 @@ def place_interview_call_service(request: PlaceInterviewCallInput) -> PlaceInter
         callback_url(request.instance_id),
         source_caller_id_number=PhoneNumberIdentifier(settings.acs_caller_phone_number),
         operation_context=context,
-        headers={"Repeatability-Request-ID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"hireflow:{context}"))},
+        headers=_repeatability_headers(request.instance_id, context),
     )
     if not properties.call_connection_id:
         raise PermanentError(ErrorCode.CALL_FAILED, "ACS returned no call connection id")

@@ -317,3 +317,14 @@ def test_wav_the_model_cannot_decode_is_permanent(configure: Callable[..., None]
     )
     assert out.failure is not None
     assert out.failure.code is ErrorCode.INVALID_AUDIO
+
+
+def test_repeatability_headers_repeat_for_the_same_attempt(configure: Callable[..., None]) -> None:
+    from activities.calls import _repeatability_headers
+
+    first = _repeatability_headers("rep", operation_context_for("rep", 0))
+    again = _repeatability_headers("rep", operation_context_for("rep", 0))
+    other = _repeatability_headers("rep", operation_context_for("rep", 1))
+    assert first == again
+    assert first["Repeatability-First-Sent"].endswith("GMT")
+    assert other["Repeatability-Request-ID"] != first["Repeatability-Request-ID"]
