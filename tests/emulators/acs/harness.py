@@ -39,12 +39,18 @@ class Receiver:
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     event_grid_posts: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
     event_grid_failures_left: int = 0
+    callback_failures_left: int = 0
+    callback_attempts: int = 0
     echo_validation_code: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def on_callback(self, request: web.Request) -> web.Response:
         events = await request.json()
         with self.lock:
+            self.callback_attempts += 1
+            if self.callback_failures_left > 0:
+                self.callback_failures_left -= 1
+                return web.Response(status=503, text="app restarting")
             self.callbacks.extend(events)
         return web.Response(status=200)
 

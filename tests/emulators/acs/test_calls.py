@@ -325,3 +325,11 @@ def test_recognize_choices_fails_when_no_phrase_is_spoken(acs: RunningAcs) -> No
     failed = wait_for_event(acs, call_id, "RecognizeFailed")
     assert failed["data"]["resultInformation"]["subCode"] == 8547
     assert failed["data"]["operationContext"] == "choice-q"
+
+
+def test_callbacks_are_retried_when_the_app_fails(acs: RunningAcs) -> None:
+    acs.receiver.callback_failures_left = 2
+    call_id = place_call(acs, PhoneNumberIdentifier(WELL))
+    wait_for_event(acs, call_id, "CallConnected")
+    assert acs.receiver.callback_attempts == 3
+    assert acs.receiver.callback_types(call_id) == ["CallConnected"]
