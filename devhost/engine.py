@@ -746,8 +746,13 @@ class Engine:
                     instance = self._instances.get(target)
                     if instance is not None and instance.inbox:
                         self._orchestration_episode(instance, batch, effects)
-            except Exception:
+            except Exception as failure:
                 logger.exception("engine error while running %s", target)
+                broken = self._instances.get(target)
+                if broken is not None and not broken.terminal:
+                    reason = f"devhost engine error: {type(failure).__name__}: {failure}"
+                    self._fail(broken, reason, _error_details(failure), [], _iso(self.clock.now()), batch)
+                    batch.instances[target] = broken.row()
         return batch, effects
 
     async def _submit(self, command: Command) -> Any:
@@ -1067,6 +1072,11 @@ class Engine:
             except _NonDeterminismError as nondeterminism:
                 error = str(nondeterminism)
                 details = ""
+            except Exception as malformed:
+                # Actions the engine cannot apply fail this instance, never the engine.
+                logger.exception("cannot apply the actions of %s", instance.instance_id)
+                error = f"devhost could not apply the orchestrator's actions: {malformed!r}"
+                details = _error_details(malformed)
         scheduled_unplayed = [json.dumps(event) for event in scheduled]
         appended.extend(_played(text) for text in scheduled_unplayed)
         instance.updated = now.timestamp()

@@ -297,3 +297,27 @@ def test_calling_an_unknown_activity_fails_that_task_only(host: DurableTestHost)
     result = host.run_until_complete(host.start("calls_missing_activity"))
     assert result.runtime_status == "Completed"
     assert "The function 'no_such_activity' doesn't exist" in result.output
+
+
+def test_malformed_orchestrator_output_fails_the_instance_not_the_engine() -> None:
+    from devhost.functions import FunctionIndex, FunctionInfo
+
+    def broken_handle(context: str) -> str:
+        return '{"isDone": false, "actions": [[{"actionType": 0}]]}'
+
+    def garbage_handle(context: str) -> str:
+        return "not json at all"
+
+    def info(name: str, handle: Any) -> FunctionInfo:
+        trigger = {"type": "orchestrationTrigger", "name": "context"}
+        return FunctionInfo(name, "orchestrationTrigger", trigger, [trigger], handle)
+
+    index = FunctionIndex(
+        None, {"broken": info("broken", broken_handle), "garbage": info("garbage", garbage_handle)}
+    )
+    with DurableTestHost(index) as test_host:
+        broken = test_host.run_until_complete(test_host.start("broken"))
+        garbage = test_host.run_until_complete(test_host.start("garbage"))
+    assert broken.runtime_status == "Failed"
+    assert "could not apply the orchestrator's actions" in broken.output
+    assert garbage.runtime_status == "Failed"
