@@ -5,6 +5,9 @@ in the background (its failure is logged, as the host logs it). The input is con
 would deliver: a ``TimerRequest`` for a timer, an ``EventGridEvent`` for an Event Grid trigger (the input is
 the event), a ``QueueMessage`` for a queue trigger, the named blob as an ``InputStream`` for a blob trigger
 (the input is ``container/name``), and the raw input otherwise.
+
+``GET /admin/host/status`` answers ``{"state": "Running", ...}`` (tools poll it for readiness) and
+``GET /admin/functions`` lists the functions with their triggers.
 """
 
 from __future__ import annotations
@@ -48,8 +51,34 @@ class AdminInvoker:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def add_routes(self, app: web.Application) -> None:
-        """Mount ``POST /admin/functions/{name}``."""
+        """Mount the admin routes."""
         app.router.add_route("POST", "/admin/functions/{name}", self.handle)
+        app.router.add_route("GET", "/admin/functions", self.list_functions)
+        app.router.add_route("GET", "/admin/host/status", self.host_status)
+
+    async def host_status(self, request: web.Request) -> web.Response:
+        """Report that the host runs, as the Functions host's status endpoint does."""
+        if not self.authorize(request):
+            return web.json_response({"error": "the master key is required"}, status=401)
+        return web.json_response(
+            {
+                "id": "devhost",
+                "state": "Running",
+                "version": "devhost",
+                "functions": len(self.index.functions),
+            }
+        )
+
+    async def list_functions(self, request: web.Request) -> web.Response:
+        """List every function with its trigger type and trigger binding."""
+        if not self.authorize(request):
+            return web.json_response({"error": "the master key is required"}, status=401)
+        return web.json_response(
+            [
+                {"name": info.name, "trigger": info.trigger_type, "binding": info.trigger}
+                for info in self.index.functions.values()
+            ]
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         """Validate, convert the input and start the function in the background."""

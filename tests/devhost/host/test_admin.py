@@ -46,3 +46,16 @@ def test_durable_functions_are_not_invocable_by_hand(events_host: InProcessHost)
 
 def test_bad_json_is_400(events_host: InProcessHost) -> None:
     assert call("POST", events_host.url("/admin/functions/nightly"), body="{oops").status == 400
+
+
+def test_host_status_reports_running(events_host: InProcessHost) -> None:
+    reply = call("GET", events_host.url("/admin/host/status"))
+    assert (reply.status, reply.json()["state"]) == (200, "Running")
+
+
+def test_function_listing_names_every_trigger(events_host: InProcessHost) -> None:
+    listing = {
+        entry["name"]: entry["trigger"] for entry in call("GET", events_host.url("/admin/functions")).json()
+    }
+    assert listing["nightly"] == "timerTrigger"
+    assert listing["echo_orchestrator"] == "orchestrationTrigger"
