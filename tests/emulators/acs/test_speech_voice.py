@@ -137,13 +137,16 @@ def test_download_is_refused_up_front_when_the_speech_engine_is_gone(
         )
         call_id = str(
             client.create_call(
-                PhoneNumberIdentifier("+14255550101"),
+                PhoneNumberIdentifier("+14255550102"),
                 acs.callback_url,
                 source_caller_id_number=PhoneNumberIdentifier("+18005550100"),
             ).call_connection_id
         )
         connected = wait_until(lambda: acs.receiver.callbacks_of(call_id, "CallConnected"))
         client.start_recording(server_call_id=connected[0]["data"]["serverCallId"])
+        client.get_call_connection(call_id).play_media_to_all(
+            TextSource(text="Ready?")
+        )  # keep synthesis short
         client.get_call_connection(call_id).hang_up(is_for_everyone=True)
         event = wait_until(acs.receiver.notifications)[0]
         location = event["data"]["recordingStorageInfo"]["recordingChunks"][0]["contentLocation"]
