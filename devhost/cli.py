@@ -155,7 +155,12 @@ def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.time_scale is not None and args.time_scale <= 0:
+        parser.error("--time-scale must be a positive factor")
+    if args.max_body_mb <= 0:
+        parser.error("--max-body-mb must be positive")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -119,3 +119,37 @@ def test_host_section_of_local_settings_gives_port_and_cors(tmp_path: Path) -> N
     )
     assert local_host_settings(tmp_path) == {"LocalHttpPort": 7999, "CORS": "*"}
     assert local_host_settings(tmp_path / "missing") == {}
+
+
+def test_non_positive_time_scale_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app",
+            str(APPS / "host_http" / "function_app.py"),
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+            "--time-scale",
+            "0",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--time-scale must be a positive factor" in result.stderr
+
+
+def test_time_scale_starts_and_serves(tmp_path: Path) -> None:
+    host = start_process(APPS / "host_http" / "function_app.py", tmp_path, "--time-scale", "3600")
+    try:
+        reply = call("POST", host.url("/api/run/greet"), body='"scaled"')
+        assert (reply.status, reply.text) == (200, "Hello, scaled!")
+    finally:
+        assert host.terminate() == 0
