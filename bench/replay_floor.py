@@ -2,8 +2,8 @@
 
 A replaying engine runs the orchestrator once per episode, each time over the whole history so far. For an
 N-step chain that is N + 1 episodes whose histories grow by one scheduled/completed pair each. This module
-builds exactly those histories (driving the SDK's ``handle`` and following the actions it returns, untimed),
-then times the ``handle`` calls alone.
+builds exactly those histories, times the SDK's ``handle`` calls over them alone, and then checks that the
+SDK's answers are the ones a chain gives (one more activity per episode, the result at the end).
 
 Two floors come out of the same histories:
 
@@ -24,15 +24,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.df_app import CHAIN_ORCHESTRATOR, app
+from bench.df_app import CHAIN_ORCHESTRATOR, NOOP_ACTIVITY, app
 
-# History event types and the action type the chain produces (see the Durable extension's protocol).
+# History event types (the Durable extension's numbering).
 EXECUTION_STARTED = 0
 TASK_SCHEDULED = 4
 TASK_COMPLETED = 5
 ORCHESTRATOR_STARTED = 12
 ORCHESTRATOR_COMPLETED = 13
-CALL_ACTIVITY = 0
 
 # Schema V3 (value 2) is the newest the SDK understands; it is what a current Durable extension negotiates.
 UPPER_SCHEMA_VERSION = 2
@@ -74,53 +73,59 @@ def engine_omitted_event_types() -> frozenset[int]:
     return omitted
 
 
-def chain_episode_contexts(
-    handle: OrchestratorHandle, steps: int, omit_event_types: frozenset[int] = frozenset()
-) -> list[str]:
-    """Build the context JSON of every episode of a ``steps``-long chain, checking each against the SDK.
+def chain_episode_contexts(steps: int, omit_event_types: frozenset[int] = frozenset()) -> list[str]:
+    """Build the context JSON of every episode of a ``steps``-long chain.
 
-    Each episode's history holds everything before it (marked played) plus the new OrchestratorStarted and the
+    Episode k's history holds everything before it (marked played) plus the new OrchestratorStarted and the
     completion that woke the orchestration, as the Durable extension delivers them, minus any event of the
-    types in ``omit_event_types``.
+    types in ``omit_event_types``. ``check_chain_replay`` proves the SDK agrees with these histories.
     """
     clock = datetime(2026, 1, 1, tzinfo=UTC)
-    instance_id = "replay-floor"
     history: list[dict[str, Any]] = [
         _event(ORCHESTRATOR_STARTED, clock),
         _event(EXECUTION_STARTED, clock, Name=CHAIN_ORCHESTRATOR, Input=json.dumps(steps), Version=""),
     ]
     contexts: list[str] = []
-    while True:
-        context = json.dumps(
-            {
-                "history": [event for event in history if event["EventType"] not in omit_event_types],
-                "instanceId": instance_id,
-                "isReplaying": len(contexts) > 0,
-                "parentInstanceId": None,
-                "input": json.dumps(steps),
-                "upperSchemaVersion": UPPER_SCHEMA_VERSION,
-            }
+    for step in range(steps + 1):
+        if step > 0:
+            # The activity scheduled in the previous episode completes and wakes this one.
+            done = step - 1
+            history = [{**event, "IsPlayed": True} for event in history]
+            clock += timedelta(milliseconds=1)
+            history.append(_event(TASK_SCHEDULED, clock, event_id=done, Name=NOOP_ACTIVITY))
+            history.append(_event(ORCHESTRATOR_COMPLETED, clock))
+            clock += timedelta(milliseconds=1)
+            history.append(_event(ORCHESTRATOR_STARTED, clock))
+            history.append(_event(TASK_COMPLETED, clock, TaskScheduledId=done, Result=json.dumps(done)))
+        contexts.append(
+            json.dumps(
+                {
+                    "history": [event for event in history if event["EventType"] not in omit_event_types],
+                    "instanceId": "replay-floor",
+                    "isReplaying": step > 0,
+                    "parentInstanceId": None,
+                    "input": json.dumps(steps),
+                    "upperSchemaVersion": UPPER_SCHEMA_VERSION,
+                }
+            )
         )
-        contexts.append(context)
-        state = json.loads(handle(context))
-        if state.get("isDone"):
-            if state.get("output") != steps:
-                raise AssertionError(f"chain replay ended with {state.get('output')!r}, expected {steps}")
-            break
-        actions = [action for group in state["actions"] for action in _flatten(group)]
-        step = len(contexts) - 1
-        if len(actions) != step + 1 or actions[-1]["actionType"] != CALL_ACTIVITY:
-            raise AssertionError(f"episode {step}: unexpected actions {actions[-1:]}")
-        history = [{**event, "IsPlayed": True} for event in history]
-        clock += timedelta(milliseconds=1)
-        history.append(_event(TASK_SCHEDULED, clock, event_id=step, Name=actions[-1]["functionName"]))
-        history.append(_event(ORCHESTRATOR_COMPLETED, clock))
-        clock += timedelta(milliseconds=1)
-        history.append(_event(ORCHESTRATOR_STARTED, clock))
-        history.append(_event(TASK_COMPLETED, clock, TaskScheduledId=step, Result=json.dumps(step)))
-    if len(contexts) != steps + 1:
-        raise AssertionError(f"{len(contexts)} episodes for a {steps}-step chain")
     return contexts
+
+
+def check_chain_replay(steps: int, states: list[str]) -> None:
+    """Fail unless the SDK scheduled one more activity per episode and finished with ``steps`` at the end."""
+    if len(states) != steps + 1:
+        raise AssertionError(f"{len(states)} episodes for a {steps}-step chain")
+    for step, text in enumerate(states):
+        state = json.loads(text)
+        if step == steps:
+            if not state.get("isDone") or state.get("output") != steps:
+                raise AssertionError(f"last episode: {text[:300]}")
+            continue
+        actions = [action for group in state["actions"] for action in _flatten(group)]
+        last = actions[-1] if actions else {}
+        if state.get("isDone") or len(actions) != step + 1 or last.get("functionName") != NOOP_ACTIVITY:
+            raise AssertionError(f"episode {step}: {text[:300]}")
 
 
 def _flatten(group: Any) -> list[dict[str, Any]]:
@@ -130,16 +135,19 @@ def _flatten(group: Any) -> list[dict[str, Any]]:
     return [group]
 
 
-def replay_seconds(handle: OrchestratorHandle, contexts: list[str]) -> float:
-    """Time the SDK's ``handle`` over every episode context, back to back."""
+def replay_seconds(handle: OrchestratorHandle, contexts: list[str]) -> tuple[float, list[str]]:
+    """Time the SDK's ``handle`` over every episode context, back to back; also return what it answered."""
+    states: list[str] = []
     started = time.perf_counter()
     for context in contexts:
-        handle(context)
-    return time.perf_counter() - started
+        states.append(handle(context))
+    return time.perf_counter() - started, states
 
 
 def measure_floor(steps: int, warm_up_steps: int, omit_event_types: frozenset[int] = frozenset()) -> float:
     """Seconds the SDK spends replaying every episode of a ``steps``-long chain (warm-up excluded)."""
     handle = chain_handle()
-    replay_seconds(handle, chain_episode_contexts(handle, warm_up_steps, omit_event_types))
-    return replay_seconds(handle, chain_episode_contexts(handle, steps, omit_event_types))
+    replay_seconds(handle, chain_episode_contexts(warm_up_steps, omit_event_types))
+    seconds, states = replay_seconds(handle, chain_episode_contexts(steps, omit_event_types))
+    check_chain_replay(steps, states)
+    return seconds
