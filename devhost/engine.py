@@ -77,6 +77,7 @@ ORCHESTRATOR_COMPLETED = 13
 EVENT_SENT = 14
 EVENT_RAISED = 15
 CONTINUE_AS_NEW = 16
+GENERIC_EVENT = 17
 EXECUTION_SUSPENDED = 19
 EXECUTION_RESUMED = 20
 
@@ -389,7 +390,7 @@ class Instance:
             self.created,
             self.updated,
             json.dumps(self.parent) if self.parent else None,
-            None if self.terminal else self.engine_state_json(),
+            None if self.status in (COMPLETED, TERMINATED) else self.engine_state_json(),
         )
 
 
@@ -565,7 +566,7 @@ class Engine:
             )
             instance.history = histories.get(instance_id, [])
             instance.replay_history = [text for text in instance.history if _replayed_by_sdk(text)]
-            if not instance.terminal:
+            if status not in (COMPLETED, TERMINATED):
                 instance.load_engine_state(state)
                 for text in instance.history:
                     event = json.loads(text)
@@ -1368,7 +1369,8 @@ class Engine:
         instance.status = FAILED
         instance.output = json.dumps(reason)
         self._append_history(instance, appended, batch)
-        self._finish(instance, batch)
+        # A failed instance keeps its replay bookkeeping: rewind needs it.
+        self._finish(instance, batch, keep_bookkeeping=True)
         logger.warning("instance %s failed: %s", instance.instance_id, reason)
         if instance.parent:
             self._notify_parent(
@@ -1377,7 +1379,7 @@ class Engine:
                 batch,
             )
 
-    def _finish(self, instance: Instance, batch: Batch) -> None:
+    def _finish(self, instance: Instance, batch: Batch, *, keep_bookkeeping: bool = False) -> None:
         """Release what a finished instance still holds: pending timers, unconsumed messages, bookkeeping."""
         for key in instance.timers.values():
             batch.delete_timer(key)
@@ -1386,6 +1388,8 @@ class Engine:
         for message in instance.inbox:
             batch.delete_inbox(message.msg_id)
         instance.inbox.clear()
+        if keep_bookkeeping:
+            return
         instance.actions = []
         instance.retries.clear()
         instance.attempt_index.clear()
@@ -1644,13 +1648,90 @@ class Engine:
         return await self.start_new(instance.name, None if new_instance_id else instance_id, instance.input)
 
     async def rewind(self, instance_id: str, reason: str = "") -> None:
-        """Rewind is not implemented: restart the instance instead."""
-        instance = self._require(instance_id)
-        if instance.status != FAILED:
-            raise InstanceGoneError(
-                "The rewind operation is only supported on failed orchestration instances."
+        """Run a failed instance again from its last healthy point.
+
+        The failed tasks of the episode that failed lose their failure events and run again; tasks that were
+        still pending are dispatched again and finished sub-orchestrations report again; an orchestrator that
+        failed in its own code is simply replayed. A failure that exhausted ``RetryOptions`` cannot be
+        rewound here (the SDK's retry bookkeeping would disagree): ``NotSupportedError``, use restart.
+        """
+
+        def command(batch: Batch, effects: _Effects) -> None:
+            instance = self._require(instance_id)
+            if instance.status != FAILED:
+                raise InstanceGoneError(
+                    "The rewind operation is only supported on failed orchestration instances."
+                )
+            self._rewind(instance, reason, batch, effects)
+
+        await self._submit(command)
+
+    def _rewind(self, instance: Instance, reason: str, batch: Batch, effects: _Effects) -> None:
+        events = [json.loads(text) for text in instance.history]
+        last_start = max(
+            (i for i, e in enumerate(events) if e["EventType"] == ORCHESTRATOR_STARTED), default=0
+        )
+        action_ids = {task_id for task_id, _, _ in instance.actions if task_id >= 0}
+        rewound: set[int] = set()
+        for event in events[last_start:]:
+            kind = event["EventType"]
+            if kind == TIMER_FIRED and int(event["TimerId"]) not in action_ids:
+                raise NotSupportedError(
+                    "Rewinding a failure that exhausted its retries is not supported; use restart."
+                )
+            if kind in (TASK_FAILED, SUB_ORCHESTRATION_FAILED):
+                rewound.add(int(event["TaskScheduledId"]))
+        if rewound & set(instance.attempt_index) or any(
+            g.current_id in rewound for g in instance.retries.values()
+        ):
+            raise NotSupportedError("Rewinding a task with RetryOptions is not supported; use restart.")
+        kept = [
+            e
+            for i, e in enumerate(events)
+            if e["EventType"] != EXECUTION_FAILED
+            and not (i >= last_start and e["EventType"] in (TASK_FAILED, SUB_ORCHESTRATION_FAILED))
+        ]
+        timestamp = _iso(self.clock.now())
+        instance.history = []
+        instance.replay_history = []
+        batch.history_resets.add(instance.instance_id)
+        batch.history = [row for row in batch.history if row[0] != instance.instance_id]
+        self._append_history(instance, [_played(json.dumps(e)) for e in kept], batch)
+        instance.completed_ids = {k for k in (self._completion_key(e) for e in kept) if k is not None}
+        instance.status = RUNNING
+        instance.output = None
+        instance.updated = self.clock.timestamp()
+        fired = {int(e["TimerId"]) for e in kept if e["EventType"] == TIMER_FIRED}
+        for event in kept:
+            task_id = int(event.get("EventId", -1))
+            if task_id < 0 or task_id in instance.completed_ids:
+                continue
+            kind = event["EventType"]
+            if kind == TASK_SCHEDULED:
+                self._schedule_work(instance, task_id, str(event["Name"]), event.get("Input"), batch, effects)
+            elif kind == TIMER_CREATED and task_id not in fired:
+                self._schedule_timer(instance, task_id, _parse_fire_at(str(event["FireAt"])), batch, effects)
+            elif kind == SUB_ORCHESTRATION_CREATED:
+                self._resume_child(instance, task_id, event, batch, timestamp)
+        # A generic event gives the orchestrator an episode even when no task had to run again.
+        nudge = _event(GENERIC_EVENT, -1, timestamp, Data=f"rewound: {reason}")
+        self._send(instance.instance_id, {"execution": instance.execution_id, "event": nudge}, batch)
+        batch.instances[instance.instance_id] = instance.row()
+
+    def _resume_child(
+        self, parent: Instance, task_id: int, created: dict[str, Any], batch: Batch, timestamp: str
+    ) -> None:
+        child_id = str(created.get("InstanceId"))
+        child = self._instances.get(child_id)
+        if child is not None and child.status == COMPLETED:
+            done = _event(
+                SUB_ORCHESTRATION_COMPLETED, -1, timestamp, TaskScheduledId=task_id, Result=child.output
             )
-        raise NotSupportedError("devhost does not implement rewind; use restart to run the instance again.")
+            self._send(parent.instance_id, {"execution": parent.execution_id, "event": done}, batch)
+        elif child is None or child.terminal:
+            self._start_child(
+                parent, task_id, str(created["Name"]), created.get("Input"), child_id, batch, timestamp
+            )
 
     async def purge(self, instance_id: str) -> int:
         """Delete a finished instance and its history; returns how many were deleted (0 or 1)."""

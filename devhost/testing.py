@@ -185,6 +185,10 @@ class DurableTestHost:
         """Resume a suspended instance."""
         self._call(self.engine.resume(instance_id, reason))
 
+    def rewind(self, instance_id: str, reason: str = "rewound by test") -> None:
+        """Run a failed instance again from its last healthy point (see ``Engine.rewind``)."""
+        self._call(self.engine.rewind(instance_id, reason))
+
     def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
         """Send a one-way operation to an entity."""
         payload = None if input is None else json.dumps(input)

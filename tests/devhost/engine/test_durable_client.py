@@ -172,10 +172,19 @@ def test_restart_and_rewind(tmp_path: Path) -> None:
         assert same == first
         assert (await finished(engine, first))["output"] == ["Hello R!"]
 
-        failed = await client.start_new("crashes")
-        await finished(engine, failed)
-        with pytest.raises(Exception, match="does not implement rewind"):
-            await client.rewind(failed, "try again")
+        broken = await client.start_new("crashes")
+        await finished(engine, broken)
+        await client.rewind(broken, "try again")
+        replayed = await finished(engine, broken)
+        assert replayed["runtimeStatus"] == "Failed"  # the orchestrator code still raises
+        assert "GenericEvent" in [e["EventType"] for e in (await client.get_status(broken, True)).history]
+
+        exhausted = await client.start_new("retry_activity", None, {"key": "rw", "fail_times": 99})
+        await finished(engine, exhausted)
+        with pytest.raises(Exception, match="retries"):
+            await client.rewind(exhausted, "again")
+        with pytest.raises(Exception, match="only supported on failed"):
+            await client.rewind(first, "not failed")
 
     run(tmp_path, scenario)
 

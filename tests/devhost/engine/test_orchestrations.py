@@ -321,3 +321,18 @@ def test_malformed_orchestrator_output_fails_the_instance_not_the_engine() -> No
     assert broken.runtime_status == "Failed"
     assert "could not apply the orchestrator's actions" in broken.output
     assert garbage.runtime_status == "Failed"
+
+
+def test_rewind_runs_the_failed_activity_again() -> None:
+    with DurableTestHost(BASIC_APP) as test_host:
+        instance_id = test_host.start("unhandled_activity_failure")
+        assert test_host.run_until_complete(instance_id).runtime_status == "Failed"
+        test_host.replace_activity("fail_always", lambda message: f"fixed: {message}")
+        test_host.rewind(instance_id)
+        result = test_host.run_until_complete(instance_id)
+        assert result.runtime_status == "Completed"
+        assert result.output == "unexpected"
+        types = test_host.history_event_types(instance_id)
+        assert "TaskFailed" not in types
+        assert "ExecutionFailed" not in types
+        assert types.count("TaskCompleted") == 1
