@@ -89,3 +89,14 @@ def test_repeated_crashes_lose_nothing_and_never_duplicate_a_completion(tmp_path
     finally:
         gate.set()
     assert invocations["all"] >= len(instances) * steps
+
+
+def test_a_failed_instance_can_be_rewound_after_a_restart(tmp_path: Path) -> None:
+    with DurableTestHost(BASIC_APP, data_dir=tmp_path, durable=True) as first:
+        instance_id = first.start("unhandled_activity_failure", instance_id="rewind-later")
+        assert first.run_until_complete(instance_id).runtime_status == "Failed"
+    with DurableTestHost(
+        BASIC_APP, data_dir=tmp_path, durable=True, fakes={"fail_always": lambda message: "fine now"}
+    ) as second:
+        second.rewind(instance_id)
+        assert second.run_until_complete(instance_id).output == "unexpected"
