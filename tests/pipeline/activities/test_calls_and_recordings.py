@@ -7,20 +7,17 @@ from activities.calls import (
     callback_url,
     hang_up_call,
     operation_context_for,
-    place_interview_call,
     start_call_recording,
 )
 from activities.recordings import fetch_call_recording, fetch_call_recording_service
 from activities.transcription import transcribe_recording
 from emulators.server import EmulatorThread
-from shared.clients import call_automation_client
 from shared.errors import ErrorCode, TransientError
 from shared.models import (
     BlobRef,
     FetchCallRecordingInput,
     FetchCallRecordingOutput,
     HangUpCallOutput,
-    PlaceInterviewCallOutput,
     RecordingReady,
     StartCallRecordingOutput,
     TranscribeRecordingOutput,
@@ -28,78 +25,10 @@ from shared.models import (
 )
 from shared.settings import get_settings
 from shared.storage import blob_client, download_json, download_text, instance_for_server_call
-from tests.pipeline.activities.conftest import JOB_ID, blob_names, served, wait_until
+from tests.pipeline.activities.acs_helpers import NEVER_ANSWERS, call_state, place, recorded_call
+from tests.pipeline.activities.conftest import blob_names, served
 
 pytestmark = pytest.mark.azurite
-
-STRONG = "+14255550201"
-NEVER_ANSWERS = "+14255550204"
-
-
-def _place(instance: str, phone: str = STRONG, attempt: int = 0) -> PlaceInterviewCallOutput:
-    return PlaceInterviewCallOutput.model_validate(
-        place_interview_call(
-            {"instance_id": instance, "job_id": JOB_ID, "phone_number": phone, "attempt": attempt}
-        )
-    )
-
-
-def _state(call_connection_id: str) -> str:
-    properties = call_automation_client().get_call_connection(call_connection_id).get_call_properties()
-    return str(properties.call_connection_state)
-
-
-def _recorded_call(emulators: EmulatorThread, instance: str) -> RecordingReady:
-    """Place a call, record it once connected, hang up and return the RecordingReady body ACS announced."""
-    placed = _place(instance)
-    assert placed.call_connection_id is not None
-    assert placed.server_call_id is not None
-    wait_until(lambda: _state(placed.call_connection_id or "") == "connected", what="CallConnected")
-    started = StartCallRecordingOutput.model_validate(
-        start_call_recording({"instance_id": instance, "server_call_id": placed.server_call_id})
-    )
-    assert started.failure is None
-    assert started.recording_id
-    # A repeated start (a retried activity) finds the recording running instead of failing.
-    repeated = StartCallRecordingOutput.model_validate(
-        start_call_recording({"instance_id": instance, "server_call_id": placed.server_call_id})
-    )
-    assert repeated.failure is None
-    assert repeated.already_recording
-    hung = HangUpCallOutput.model_validate(
-        hang_up_call({"instance_id": instance, "call_connection_id": placed.call_connection_id})
-    )
-    assert hung.hung_up
-    events = emulators.server.acs.delivered_recording_events  # type: ignore[union-attr]
-
-    def announced() -> dict[str, Any] | None:
-        for event in list(events):
-            if event["subject"].endswith(placed.server_call_id or ""):
-                return event
-        return None
-
-    event = wait_until(announced, what="RecordingFileStatusUpdated")
-    data = event["data"]
-    return RecordingReady.model_validate(
-        {
-            "server_call_id": placed.server_call_id,
-            "recording_id": started.recording_id,
-            "chunks": [
-                {
-                    "document_id": c["documentId"],
-                    "index": c["index"],
-                    "content_location": c["contentLocation"],
-                    "metadata_location": c["metadataLocation"],
-                    "delete_location": c["deleteLocation"],
-                    "end_reason": c.get("endReason"),
-                }
-                for c in data["recordingStorageInfo"]["recordingChunks"]
-            ],
-            "duration_ms": data["recordingDurationMs"],
-            "content_type": data["recordingContentType"],
-            "channel_type": data["recordingChannelType"],
-        }
-    )
 
 
 def test_callback_url_carries_instance_and_secret(configure: Callable[..., None]) -> None:
@@ -112,9 +41,9 @@ def test_callback_url_carries_instance_and_secret(configure: Callable[..., None]
 
 def test_placing_a_call_twice_rings_once(configure: Callable[..., None], emulators: EmulatorThread) -> None:
     before = served(emulators, "acs")
-    first = _place("idem")
+    first = place("idem")
     after_first = served(emulators, "acs")
-    second = _place("idem")
+    second = place("idem")
     assert first.failure is None
     assert not first.already_placed
     assert second.already_placed
@@ -126,7 +55,7 @@ def test_placing_a_call_twice_rings_once(configure: Callable[..., None], emulato
     assert record.instance_id == "idem"
     assert record.operation_context == "idem:interview-call:0"
     # A new attempt is a new call.
-    third = _place("idem", attempt=1)
+    third = place("idem", attempt=1)
     assert third.call_connection_id != first.call_connection_id
     assert served(emulators, "acs") == after_first + 1
 
@@ -137,7 +66,7 @@ def test_unknown_server_call_maps_to_no_instance(configure: Callable[..., None])
 
 def test_invalid_phone_number_is_permanent(configure: Callable[..., None], emulators: EmulatorThread) -> None:
     before = served(emulators, "acs")
-    out = _place("badphone", phone="0044 20 7946 0000")
+    out = place("badphone", phone="0044 20 7946 0000")
     assert out.failure is not None
     assert out.failure.code is ErrorCode.INVALID_INPUT
     assert served(emulators, "acs") == before
@@ -146,16 +75,16 @@ def test_invalid_phone_number_is_permanent(configure: Callable[..., None], emula
 def test_acs_outage_is_transient(configure: Callable[..., None], faults: Callable[[str], None]) -> None:
     faults("acs:503=1")
     with pytest.raises(TransientError) as raised:
-        _place("outage")
+        place("outage")
     assert raised.value.code is ErrorCode.SERVICE_UNAVAILABLE
     faults("")
-    assert _place("outage").failure is None
+    assert place("outage").failure is None
 
 
 def test_unanswered_call_never_connects_and_hang_up_is_idempotent(
     configure: Callable[..., None], emulators: EmulatorThread
 ) -> None:
-    placed = _place("noans", phone=NEVER_ANSWERS)
+    placed = place("noans", phone=NEVER_ANSWERS)
     assert placed.call_connection_id is not None
     out = StartCallRecordingOutput.model_validate(
         start_call_recording({"instance_id": "other", "server_call_id": placed.server_call_id})
@@ -170,13 +99,15 @@ def test_unanswered_call_never_connects_and_hang_up_is_idempotent(
     )
     assert first.hung_up
     assert second.hung_up
-    assert second.already_ended or first.already_ended or _state(placed.call_connection_id) == "disconnected"
+    assert (
+        second.already_ended or first.already_ended or call_state(placed.call_connection_id) == "disconnected"
+    )
 
 
 def test_recording_is_streamed_into_blob_in_ranges_once(
     configure: Callable[..., None], emulators: EmulatorThread
 ) -> None:
-    ready = _recorded_call(emulators, "rec")
+    ready = recorded_call(emulators, "rec")
     request = FetchCallRecordingInput(instance_id="rec", recording=ready)
     out = fetch_call_recording_service(request, range_bytes=64 * 1024)
     assert out.failure is None
