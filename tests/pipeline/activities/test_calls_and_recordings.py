@@ -99,9 +99,14 @@ def test_unanswered_call_never_connects_and_hang_up_is_idempotent(
     )
     assert first.hung_up
     assert second.hung_up
-    assert (
-        second.already_ended or first.already_ended or call_state(placed.call_connection_id) == "disconnected"
+    assert call_state(placed.call_connection_id) == "disconnected"
+    # A call ACS no longer knows (404) counts as already ended, not as a failure.
+    gone = HangUpCallOutput.model_validate(
+        hang_up_call({"instance_id": "noans", "call_connection_id": "00000000-0000-0000-0000-00000000dead"})
     )
+    assert gone.failure is None
+    assert gone.hung_up
+    assert gone.already_ended
 
 
 def test_recording_is_streamed_into_blob_in_ranges_once(
