@@ -133,7 +133,7 @@ class _DurableApi:
         instance_id = request.match_info.get("instance_id")
         try:
             payload = await _payload(request)
-            new_id = await self.engine.start_new(name, instance_id, payload)
+            new_id = await self.engine.start_new(name, instance_id, payload, request.query.get("version"))
         except UnknownFunctionError as error:
             return _error(error, 400)
         except EngineError as error:

@@ -1397,6 +1397,8 @@ class Engine:
         instance.completed_ids.clear()
 
     def _continue_as_new(self, instance: Instance, new_input: str | None, batch: Batch) -> None:
+        first = json.loads(instance.history[1]) if len(instance.history) > 1 else {}
+        version = str(first.get("Version") or "")
         waits: dict[str, int] = {}
         for _, kind, name in instance.actions:
             if kind == WAIT_FOR_EXTERNAL_EVENT:
@@ -1432,7 +1434,7 @@ class Engine:
         batch.history_resets.add(instance.instance_id)
         batch.history = [row for row in batch.history if row[0] != instance.instance_id]
         timestamp = _iso(self.clock.now())
-        start = _event(EXECUTION_STARTED, -1, timestamp, Name=instance.name, Input=new_input, Version="")
+        start = _event(EXECUTION_STARTED, -1, timestamp, Name=instance.name, Input=new_input, Version=version)
         self._send(instance.instance_id, {"execution": instance.execution_id, "event": start}, batch)
         for event in carried:
             event["IsPlayed"] = False
@@ -1511,6 +1513,7 @@ class Engine:
         input_: str | None,
         batch: Batch,
         parent: dict[str, Any] | None = None,
+        version: str | None = None,
     ) -> Instance:
         now = self.clock.timestamp()
         existing = self._instances.get(instance_id)
@@ -1530,13 +1533,19 @@ class Engine:
         )
         self._instances[instance_id] = instance
         self._warn_if_large(input_, "orchestration input", name, instance_id)
-        start = _event(EXECUTION_STARTED, -1, _iso(self.clock.now()), Name=name, Input=input_, Version="")
+        start = _event(
+            EXECUTION_STARTED, -1, _iso(self.clock.now()), Name=name, Input=input_, Version=version or ""
+        )
         batch.instances[instance_id] = instance.row()
         self._send(instance_id, {"execution": instance.execution_id, "event": start}, batch)
         return instance
 
     async def start_new(
-        self, name: str, instance_id: str | None = None, input_json: str | None = None
+        self,
+        name: str,
+        instance_id: str | None = None,
+        input_json: str | None = None,
+        version: str | None = None,
     ) -> str:
         """Start orchestrator ``name``; ``input_json`` is the input already JSON-encoded. Returns the id.
 
@@ -1559,7 +1568,7 @@ class Engine:
                 raise InstanceExistsError(
                     f"An Orchestration instance with the status {existing.status} already exists."
                 )
-            self._create_instance(new_id, info.name, input_json, batch)
+            self._create_instance(new_id, info.name, input_json, batch, version=version)
             return new_id
 
         return str(await self._submit(command))

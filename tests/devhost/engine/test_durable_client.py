@@ -251,3 +251,11 @@ def test_check_status_responses(tmp_path: Path) -> None:
         assert json.loads(response.get_body()) == ["Hello W!"]
 
     run(tmp_path, scenario)
+
+
+def test_start_new_with_a_version(tmp_path: Path) -> None:
+    async def scenario(engine: Engine, client: df.DurableOrchestrationClient) -> None:
+        instance_id = await client.start_new("report_version", version="2.1")
+        assert (await finished(engine, instance_id))["output"] == "2.1"
+
+    run(tmp_path, scenario)

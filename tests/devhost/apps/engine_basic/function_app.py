@@ -303,3 +303,9 @@ def calls_missing_activity(context: df.DurableOrchestrationContext):
     except Exception as error:
         return str(error)
     return "unexpected"
+
+
+@app.orchestration_trigger(context_name="context")
+def report_version(context: df.DurableOrchestrationContext):
+    return context.version
+    yield  # pragma: no cover
