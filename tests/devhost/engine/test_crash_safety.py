@@ -100,3 +100,18 @@ def test_a_failed_instance_can_be_rewound_after_a_restart(tmp_path: Path) -> Non
     ) as second:
         second.rewind(instance_id)
         assert second.run_until_complete(instance_id).output == "unexpected"
+
+
+def test_queued_messages_and_pending_timers_survive_a_restart(tmp_path: Path) -> None:
+    with DurableTestHost(BASIC_APP, data_dir=tmp_path, durable=True) as first:
+        waiting = first.start("with_status", instance_id="queued")
+        sleeping = first.start("sleeper", 86_400, instance_id="sleeping")
+        first.engine.skip_timers_when_idle = False
+        first.suspend(waiting)
+        first.raise_event(waiting, "go", "kept")
+        assert first.engine.pending_timer_count() == 1
+    with DurableTestHost(BASIC_APP, data_dir=tmp_path, durable=True) as second:
+        assert second.status(waiting).runtime_status == "Suspended"
+        second.resume(waiting)
+        assert second.run_until_complete(waiting).output == "kept"
+        assert second.run_until_complete(sleeping).output >= 86_400
