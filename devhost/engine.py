@@ -680,7 +680,12 @@ class Engine:
             self._wake.clear()
             if not self._has_runnable():
                 continue
-            batch, effects = self._compute_round()
+            try:
+                batch, effects = self._compute_round()
+            except Exception:
+                # Per-instance failures are handled inside; this only guards the loop itself.
+                logger.exception("dispatch round failed; continuing")
+                continue
             # Work and timers may start before their round is durable: if the commit is lost, the consumed
             # messages are still in the store, the episode runs again and schedules them again
             # (at-least-once), and their completions can only be committed by a later round anyway.
