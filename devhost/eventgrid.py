@@ -3,7 +3,9 @@
 Event Grid delivers either its own schema (``eventType``, ``eventTime``, ``dataVersion``, ``topic``) or
 CloudEvents 1.0 (``specversion``, ``type``, ``source``, ``time``), one event or a JSON array. The
 ``aeg-event-type`` header says what a POST is: ``SubscriptionValidation`` (answer the ``validationCode`` as
-``validationResponse``), ``Notification`` (invoke the function once per event) or ``Unsubscribe``. CloudEvents
+``validationResponse``), ``Notification`` (invoke the function once per event) or ``Unsubscribe``. Event Grid
+always sends the header; a hand-made POST without it is read by its content (a validation event answers the
+handshake, anything else is a notification) so local tools need not know the header. CloudEvents
 subscriptions validate with an HTTP OPTIONS handshake instead (``WebHook-Request-Origin`` echoed back as
 ``WebHook-Allowed-Origin``). Notifications answer 202 once every event was handled, 500 if the function
 failed (so Event Grid would retry), 400 with a reason for a body that is not events, 404 for an unknown

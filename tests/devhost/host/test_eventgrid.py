@@ -159,3 +159,9 @@ def test_unknown_event_type_header_is_400(events_host: InProcessHost) -> None:
         headers={"aeg-event-type": "Bogus"},
     )
     assert reply.status == 400
+
+
+def test_post_without_the_header_is_read_as_a_notification(events_host: InProcessHost) -> None:
+    reply = call("POST", events_host.url(WEBHOOK + "on_event"), body=json.dumps(grid_event("nohdr-1")))
+    assert reply.status == 202
+    assert any(e["id"] == "nohdr-1" for e in received(events_host))
