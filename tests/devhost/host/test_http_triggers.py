@@ -1,11 +1,12 @@
 """HTTP triggers over real HTTP, with real azure.functions request and response objects."""
 
 import json
+import threading
 from pathlib import Path
 
 from devhost.functions import FunctionIndex
 from devhost.server import route_prefix_for
-from tests.devhost.host.support import InProcessHost, call, in_process_host
+from tests.devhost.host.support import InProcessHost, call, in_process_host, wait_until
 
 
 def test_int_constrained_route_binds_route_params(http_host: InProcessHost) -> None:
@@ -151,3 +152,17 @@ def test_cors_preflight_and_allowed_origin(tmp_path: Path) -> None:
         assert allowed.headers["Access-Control-Allow-Origin"] == "http://app.local"
         other = call("GET", host.url("/api/items/1"), headers={"Origin": "http://elsewhere.local"})
         assert other.headers.get("Access-Control-Allow-Origin") is None
+
+
+def test_blocking_sync_function_does_not_stall_the_host(http_host: InProcessHost) -> None:
+    results: list[str] = []
+    waiter = threading.Thread(
+        target=lambda: results.append(call("GET", http_host.url("/api/blocking/wait")).text)
+    )
+    waiter.start()
+    waiting = http_host.module_value("blocking_wait", "WAITING")
+    wait_until(waiting.is_set, what="the blocking function to start")
+    # The release request is served while the first function still blocks its worker thread.
+    wait_until(lambda: call("GET", http_host.url("/api/blocking/release")).text == "ok", what="the release")
+    waiter.join(timeout=15)
+    assert results == ["released"]

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 from datetime import timedelta
 
 import azure.durable_functions as df
@@ -172,3 +173,20 @@ def greet(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-d
 @app.activity_trigger(input_name="name")
 def make_greeting(name: str) -> str:
     return f"Hello, {name}!"
+
+
+RELEASE = threading.Event()
+WAITING = threading.Event()
+
+
+@app.route(route="blocking/wait")
+def blocking_wait(req: func.HttpRequest) -> func.HttpResponse:
+    # Blocks its thread; the host must keep serving other requests meanwhile.
+    WAITING.set()
+    return func.HttpResponse("released" if RELEASE.wait(timeout=10) else "timed out")
+
+
+@app.route(route="blocking/release")
+def blocking_release(req: func.HttpRequest) -> func.HttpResponse:
+    RELEASE.set()
+    return func.HttpResponse("ok")
