@@ -1,0 +1,159 @@
+"""One candidate end to end: devhost serving the app, the real activities, the emulators and Azurite.
+
+A sample resume is submitted over HTTP; Document Intelligence, OpenAI and ACS are the emulators on loopback,
+and the ACS emulator calls back into ``/api/acs/callbacks``. The test plays Event Grid: it posts the
+``RecordingFileStatusUpdated`` event the emulator emitted to devhost's Event Grid webhook as a notification
+(the subscription handshake is Event Grid's business, not the app's). Only the wait for the interview slot is
+skipped (by moving the engine's clock); everything else happens in real time, as it would on Azure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from devhost.clock import Clock
+from devhost.engine import Engine
+from devhost.functions import index_app
+from devhost.server import HostOptions, RunningHost, serve
+from emulators.server import EmulatorOptions, EmulatorThread, emulators_in_thread
+from shared.clients import reset_clients
+from shared.settings import get_settings, reset_settings, setting_keys
+from shared.storage import reset_storage, upload_bytes
+from tests.pipeline.triggers.conftest import CALLBACK_SECRET, TriggerHarness
+
+Harness = Callable[..., TriggerHarness]
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
+TERMINAL = {"Completed", "Failed", "Terminated"}
+
+
+class Host:
+    """devhost with the real activities, on its own loop thread, its clock moved only by the test."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from function_app import app
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.engine = Engine(index_app(app), data_dir, clock=Clock.skipping(), durable=False)
+        self.engine.skip_timers_when_idle = False
+        options = HostOptions(data_dir=data_dir, port=0, timer_triggers=False, blob_poll_interval=3600)
+        self.running: RunningHost = self.run(serve(self.engine.index, self.engine, options))
+        self.emulators: EmulatorThread | None = None
+        self.forwarded = 0
+
+    def forward_recording_events(self) -> None:
+        """Deliver the emulator's new ``RecordingFileStatusUpdated`` events as Event Grid notifications."""
+        assert self.emulators is not None
+        assert self.emulators.server.acs is not None
+        events = list(self.emulators.server.acs.delivered_recording_events)
+        for event in events[self.forwarded :]:
+            status, _ = self.request(
+                "POST",
+                "/runtime/webhooks/eventgrid?functionName=recording_file_status_updated",
+                json=[event],
+                headers={"aeg-event-type": "Notification"},
+            )
+            assert status == 202
+        self.forwarded = len(events)
+
+    def run(self, coroutine: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def advance(self, delta: timedelta) -> None:
+        self.engine.clock.advance_by(delta)
+        self.loop.call_soon_threadsafe(self.engine._notify_progress)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async def send() -> tuple[int, Any]:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.request(method, f"{self.running.base_url}{path}", **kwargs) as response,
+            ):
+                text = await response.text()
+                return response.status, json.loads(text) if text else None
+
+        result: tuple[int, Any] = self.run(send())
+        return result
+
+    def close(self) -> None:
+        self.run(self.running.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def stack(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
+    h = harness()  # Azurite settings and fresh containers (the harness's own engine stays unused)
+    containers = dict(h.containers)
+    host = Host(tmp_path / "host")
+    options = EmulatorOptions(personas=SAMPLES / "personas.json", recording_ready_delay_s=0.0)
+    try:
+        with emulators_in_thread(options) as emulators:
+            host.emulators = emulators
+            for key, value in emulators.settings.items():
+                if key in setting_keys():
+                    monkeypatch.setenv(key, value)
+            monkeypatch.setenv("CALLBACK_BASE_URL", host.running.base_url)
+            monkeypatch.setenv("ACS_CALLBACK_SECRET", CALLBACK_SECRET)
+            for key, value in containers.items():
+                monkeypatch.setenv(key, value)
+            reset_settings()
+            reset_clients()
+            reset_storage()
+            from samples.seed import seed_jobs
+
+            seed_jobs()
+            yield host
+    finally:
+        host.close()
+
+
+def test_a_strong_candidate_is_screened_called_recorded_scored_and_reported(stack: Host) -> None:
+    candidate = next(
+        c for c in json.loads((SAMPLES / "candidates.json").read_text()) if c["key"] == "ada-strong"
+    )
+    blob = f"{candidate['job_id']}/ada-strong.pdf"
+    upload_bytes(get_settings().resumes_container, blob, (SAMPLES / candidate["resume"]).read_bytes())
+    body = {
+        "name": candidate["name"],
+        "email": candidate["email"],
+        "phone": candidate["phone"],
+        "time_zone": candidate["time_zone"],
+        "resume_blob": blob,
+    }
+
+    status, started = stack.request("POST", f"/api/jobs/{candidate['job_id']}/candidates", json=body)
+    assert status == 202, started
+
+    def view() -> dict[str, Any]:
+        code, candidate_view = stack.request("GET", f"/api/candidates/{started['id']}")
+        assert code == 200
+        result: dict[str, Any] = candidate_view
+        return result
+
+    deadline = time.monotonic() + 90
+    current = view()
+    while current["runtime_status"] not in TERMINAL and time.monotonic() < deadline:
+        if current["stage"] == "waiting_for_slot":
+            stack.advance(timedelta(hours=12))  # the only wait that is skipped: the booked slot
+        stack.forward_recording_events()
+        time.sleep(0.1)
+        current = view()
+
+    assert current["runtime_status"] == "Completed", current
+    assert current["outcome"] == "interviewed"
+    assert current["screening"]["decision"] == "advance"
+    assert current["interview"]["overall"] is not None
+    assert current["report"]["page"]["name"]
