@@ -5,11 +5,14 @@ Activities are no-ops so that every figure measures the orchestration machinery,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+
+from devhost.functions import FunctionIndex, index_app
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -39,3 +42,9 @@ def bench_fan_out(context: df.DurableOrchestrationContext) -> Generator[Any, Any
 def bench_noop(value: int) -> int:
     """Return the input unchanged."""
     return value
+
+
+@functools.cache
+def bench_index() -> FunctionIndex:
+    """The app's function index, as devhost builds it (cached: an app can be indexed once per process)."""
+    return index_app(app)

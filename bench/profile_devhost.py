@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.memoize_sdk_timestamps:
         memoize_sdk_timestamps()
     from bench import run_devhost
+    from bench.df_app import bench_index
 
     phases = PhaseClock()
     instrument(phases)
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
         run = {"w1": run_devhost._w1, "w2": run_devhost._w2, "w3": run_devhost._w3}[args.workload]
         with tempfile.TemporaryDirectory(prefix="bench-profile-") as data_dir:
-            engine = Engine(run_devhost.bench_index(), Path(data_dir), clock=Clock.skipping(), durable=True)
+            engine = Engine(bench_index(), Path(data_dir), clock=Clock.skipping(), durable=True)
             await engine.start()
             try:
                 await run(engine, WARM_UP)

@@ -17,14 +17,13 @@ Two floors come out of the same histories:
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.df_app import CHAIN_ORCHESTRATOR, NOOP_ACTIVITY, app
+from bench.df_app import CHAIN_ORCHESTRATOR, NOOP_ACTIVITY, bench_index
 
 # History event types (the Durable extension's numbering).
 EXECUTION_STARTED = 0
@@ -39,15 +38,10 @@ UPPER_SCHEMA_VERSION = 2
 OrchestratorHandle = Callable[[str], str]
 
 
-@functools.cache
 def chain_handle() -> OrchestratorHandle:
     """The SDK's ``handle`` for the benchmark's chain orchestrator, as the worker would index it."""
-    # Cached: an app indexes its functions once (a second ``get_functions`` rejects the names as duplicates).
-    for function in app.get_functions():
-        if function.get_function_name() == CHAIN_ORCHESTRATOR:
-            handle: OrchestratorHandle = function.get_user_function()
-            return handle
-    raise LookupError(CHAIN_ORCHESTRATOR)
+    handle: OrchestratorHandle = bench_index().functions[CHAIN_ORCHESTRATOR].user_function
+    return handle
 
 
 def _timestamp(moment: datetime) -> str:

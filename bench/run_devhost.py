@@ -8,25 +8,17 @@ the same durability DBOS's do.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import tempfile
 import time
 from pathlib import Path
 
-from bench.df_app import CHAIN_ORCHESTRATOR, FAN_OUT_ORCHESTRATOR, app
+from bench.df_app import CHAIN_ORCHESTRATOR, FAN_OUT_ORCHESTRATOR, bench_index
 from bench.workloads import Sizes
 from devhost.clock import Clock
 from devhost.engine import Engine
-from devhost.functions import FunctionIndex, index_app
 
 WAIT_TIMEOUT_S = 600.0
-
-
-@functools.cache
-def bench_index() -> FunctionIndex:
-    """The benchmark app's function index (an app can be indexed only once per process)."""
-    return index_app(app)
 
 
 async def _run_to_completion(engine: Engine, instance_ids: list[str], expected_output: int) -> None:
