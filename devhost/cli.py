@@ -27,6 +27,7 @@ from devhost.server import (
     ROUTE_PREFIX,
     HostOptions,
     RunningHost,
+    is_disabled,
     run_host,
 )
 
@@ -129,7 +130,9 @@ def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
     base = f"{running.base_url}/{prefix}/" if prefix else f"{running.base_url}/"
     lines = ["Functions:", ""]
     for info in index.functions.values():
-        if info.name in http:
+        if is_disabled(info.name):
+            lines.append(f"        {info.name}: {info.trigger_type} (disabled)")
+        elif info.name in http:
             function = http[info.name]
             methods = ",".join(sorted(function.methods)) if function.methods else "*"
             url = base + function.route.template

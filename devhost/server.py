@@ -157,8 +157,23 @@ def cors_middleware(origins: tuple[str, ...], *, credentials: bool) -> Any:
     return cors
 
 
+def is_disabled(function_name: str) -> bool:
+    """Tell whether the app setting ``AzureWebJobs.<name>.Disabled`` turns the function off, as on Azure."""
+    value = os.environ.get(f"AzureWebJobs.{function_name}.Disabled", "")
+    return value.strip().lower() in ("true", "1")
+
+
+def enabled_triggers(index: FunctionIndex) -> FunctionIndex:
+    """Return the functions whose triggers the host serves: all but those disabled by app setting."""
+    functions = {name: info for name, info in index.functions.items() if not is_disabled(name)}
+    return FunctionIndex(app_path=index.app_path, functions=functions)
+
+
 def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) -> web.Application:
-    """Compose the host's application; start-up starts the engine and blob pollers, clean-up stops them."""
+    """Compose the host's application; start-up starts the engine and blob pollers, clean-up stops them.
+
+    The engine gets the whole index; the host's triggers skip functions disabled by app setting.
+    """
     middlewares: list[Any] = [_never_crash]
     if options.cors_origins:
         middlewares.insert(0, cors_middleware(options.cors_origins, credentials=options.cors_credentials))
@@ -175,6 +190,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
         app_dir=index.app_path.parent if index.app_path else None,
         blob_bindings=blob_bindings,
     )
+    index = enabled_triggers(index)
     blobs = BlobTriggerService(index, invoker, options.data_dir, poll_interval=options.blob_poll_interval)
     app[BLOBS] = blobs
     timers = TimerTriggerService(index, invoker)

@@ -4,6 +4,8 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from devhost.functions import FunctionIndex
 from devhost.server import route_prefix_for
 from tests.devhost.host.support import InProcessHost, call, in_process_host, wait_until
@@ -166,3 +168,12 @@ def test_blocking_sync_function_does_not_stall_the_host(http_host: InProcessHost
     wait_until(lambda: call("GET", http_host.url("/api/blocking/release")).text == "ok", what="the release")
     waiter.join(timeout=15)
     assert results == ["released"]
+
+
+def test_function_disabled_by_app_setting_is_not_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AzureWebJobs.item_by_id.Disabled", "true")
+    with in_process_host("host_http", tmp_path) as host:
+        assert call("GET", host.url("/api/items/4")).status == 404
+        assert call("GET", host.url("/api/items/special")).text == "special"
