@@ -120,11 +120,9 @@ def stack(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         host.close()
 
 
-def test_a_strong_candidate_is_screened_called_recorded_scored_and_reported(stack: Host) -> None:
-    candidate = next(
-        c for c in json.loads((SAMPLES / "candidates.json").read_text()) if c["key"] == "ada-strong"
-    )
-    blob = f"{candidate['job_id']}/ada-strong.pdf"
+def _submit_sample(stack: Host, key: str) -> str:
+    candidate = next(c for c in json.loads((SAMPLES / "candidates.json").read_text()) if c["key"] == key)
+    blob = f"{candidate['job_id']}/{Path(candidate['resume']).name}"
     upload_bytes(get_settings().resumes_container, blob, (SAMPLES / candidate["resume"]).read_bytes())
     body = {
         "name": candidate["name"],
@@ -133,12 +131,16 @@ def test_a_strong_candidate_is_screened_called_recorded_scored_and_reported(stac
         "time_zone": candidate["time_zone"],
         "resume_blob": blob,
     }
-
     status, started = stack.request("POST", f"/api/jobs/{candidate['job_id']}/candidates", json=body)
     assert status == 202, started
+    return str(started["id"])
+
+
+def _follow(stack: Host, instance_id: str, *, decision: str | None = None) -> dict[str, Any]:
+    """Poll the candidate until it finishes, skipping slot waits and answering a review with ``decision``."""
 
     def view() -> dict[str, Any]:
-        code, candidate_view = stack.request("GET", f"/api/candidates/{started['id']}")
+        code, candidate_view = stack.request("GET", f"/api/candidates/{instance_id}")
         assert code == 200
         result: dict[str, Any] = candidate_view
         return result
@@ -148,12 +150,45 @@ def test_a_strong_candidate_is_screened_called_recorded_scored_and_reported(stac
     while current["runtime_status"] not in TERMINAL and time.monotonic() < deadline:
         if current["stage"] == "waiting_for_slot":
             stack.advance(timedelta(hours=12))  # the only wait that is skipped: the booked slot
+        if current["stage"] == "awaiting_review" and decision is not None:
+            path = f"/api/candidates/{instance_id}/events/RecruiterDecision"
+            code, _ = stack.request("POST", path, json={"decision": decision})
+            assert code == 202
+            decision = None
         stack.forward_recording_events()
         time.sleep(0.1)
         current = view()
+    return current
+
+
+def test_a_strong_candidate_is_screened_called_recorded_scored_and_reported(stack: Host) -> None:
+    current = _follow(stack, _submit_sample(stack, "ada-strong"))
 
     assert current["runtime_status"] == "Completed", current
     assert current["outcome"] == "interviewed"
     assert current["screening"]["decision"] == "advance"
     assert current["interview"]["overall"] is not None
     assert current["report"]["page"]["name"]
+
+
+def test_a_corrupt_resume_fails_with_its_reason(stack: Host) -> None:
+    current = _follow(stack, _submit_sample(stack, "frank-corrupt"))
+
+    assert current["runtime_status"] == "Failed", current
+    assert current["stage"] == "failed"
+    assert current["failure"]["code"] == "corrupt_document"
+
+
+def test_a_weak_candidate_is_rejected_at_screening(stack: Host) -> None:
+    current = _follow(stack, _submit_sample(stack, "cara-weak"))
+
+    assert current["outcome"] == "rejected_at_screening", current
+    assert current["interview"] is None
+
+
+def test_a_candidate_needing_review_is_interviewed_once_the_recruiter_advances_them(stack: Host) -> None:
+    current = _follow(stack, _submit_sample(stack, "ben-average"), decision="advance")
+
+    assert current["runtime_status"] == "Completed", current
+    assert current["screening"]["decision"] == "needs_review"
+    assert current["outcome"] == "interviewed"
