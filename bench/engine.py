@@ -30,6 +30,7 @@ import argparse
 import importlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -161,6 +162,11 @@ def run_child(system: str, sizes_name: str, workloads: Sequence[str]) -> dict[st
     raise RuntimeError(f"{system} exited with {completed.returncode} and no result:\n{tail}")
 
 
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def collect(systems: Sequence[str], sizes_name: str, repeat: int) -> Samples:
     """Run every selected system ``repeat`` times, round-robin so drifting machine load spreads evenly."""
     samples = Samples()
@@ -170,6 +176,7 @@ def collect(systems: Sequence[str], sizes_name: str, repeat: int) -> Samples:
             label = f"[{round_index + 1}/{repeat}] {system}"
             print(f"{label}: running {', '.join(workloads)} ...", file=sys.stderr, flush=True)
             started = time.perf_counter()
+            cpu_before = _children_cpu_seconds()
             try:
                 figures = run_child(system, sizes_name, workloads)
             except RuntimeError as error:
@@ -178,7 +185,10 @@ def collect(systems: Sequence[str], sizes_name: str, repeat: int) -> Samples:
                 continue
             for workload, value in figures.items():
                 samples.add(figure_key(workload, system), value)
-            print(f"{label}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+            # CPU well below wall time means the machine was busy with something else: expect noisy figures.
+            wall = time.perf_counter() - started
+            cpu = _children_cpu_seconds() - cpu_before
+            print(f"{label}: done in {wall:.1f} s (cpu {cpu:.1f} s)", file=sys.stderr, flush=True)
     return samples
 
 
