@@ -3,8 +3,8 @@
 A sample resume is submitted over HTTP; Document Intelligence, OpenAI and ACS are the emulators on loopback,
 and the ACS emulator calls back into ``/api/acs/callbacks``. The test plays Event Grid: it posts the
 ``RecordingFileStatusUpdated`` event the emulator emitted to devhost's Event Grid webhook as a notification
-(the subscription handshake is Event Grid's business, not the app's). Only the wait for the interview slot is
-skipped (by moving the engine's clock); everything else happens in real time, as it would on Azure.
+(the subscription handshake is Event Grid's business, not the app's). Only the waits for the interview
+slot and between unanswered calls are skipped (by moving the engine's clock); the rest runs in real time.
 """
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ def _follow(stack: Host, instance_id: str, *, decision: str | None = None) -> di
     deadline = time.monotonic() + 90
     current = view()
     while current["runtime_status"] not in TERMINAL and time.monotonic() < deadline:
-        if current["stage"] == "waiting_for_slot":
-            stack.advance(timedelta(hours=12))  # the only wait that is skipped: the booked slot
+        if current["stage"] == "waiting_for_slot" or (current["detail"] or "").startswith("no answer"):
+            stack.advance(timedelta(hours=12))  # skipped: the booked slot and the backoff between calls
         if current["stage"] == "awaiting_review" and decision is not None:
             path = f"/api/candidates/{instance_id}/events/RecruiterDecision"
             code, _ = stack.request("POST", path, json={"decision": decision})
@@ -192,3 +192,11 @@ def test_a_candidate_needing_review_is_interviewed_once_the_recruiter_advances_t
     assert current["runtime_status"] == "Completed", current
     assert current["screening"]["decision"] == "needs_review"
     assert current["outcome"] == "interviewed"
+
+
+def test_a_candidate_who_never_answers_is_a_no_show(stack: Host) -> None:
+    current = _follow(stack, _submit_sample(stack, "dan-no-answer"))
+
+    assert current["runtime_status"] == "Completed", current
+    assert current["outcome"] == "no_show"
+    assert current["stage"] == "no_show"
