@@ -77,10 +77,9 @@ def await_task(
     A wait only counts as open once it has been yielded, so fresh waits ride along in a ``task_any`` with
     ``task``; whichever finishes first, ``task`` is then awaited on its own (at once if already done).
     """
-    fresh = inbox.unregistered() if inbox is not None else []
-    if fresh:
+    if inbox is not None and (fresh := inbox.unregistered()):
         yield context.task_any([task, *fresh])
-        inbox.mark_registered(fresh)  # type: ignore[union-attr]  # fresh is empty without an inbox
+        inbox.mark_registered(fresh)
     return (yield task)
 
 
