@@ -12,7 +12,9 @@ Activities (retry policy)
     (AI_RETRY) → [``interview`` sub-orchestration] → ``transcribe_recording`` (TRANSCRIPTION_RETRY) →
     ``score_transcript`` (AI_RETRY) → ``write_candidate_report`` (REPORT_RETRY, also on every early end).
 Events
-    ``RecruiterDecision`` and ``CandidateWithdrew`` while screening says ``needs_review``.
+    ``RecruiterDecision`` and ``CandidateWithdrew`` while screening says ``needs_review``; a
+    ``CandidateWithdrew`` that arrived earlier ends the run before the interview. Both waits are open from the
+    first step on (see ``orchestrators.steps.EventInbox``).
 Timers
     The review deadline (:data:`REVIEW_DEADLINE` after the review starts).
 Custom status
@@ -167,6 +169,9 @@ class _CandidateRun:
             review_outcome = yield from self.await_review()
             if review_outcome is not None:
                 return (yield from self.finish(review_outcome))
+        elif self.inbox.arrived(EventName.CANDIDATE_WITHDREW.value)[0]:
+            # Withdrawn while the resume was being read: no interview for someone who left.
+            return (yield from self.finish(CandidateOutcome.WITHDRAWN))
 
         interview = yield from self.run_interview()
         if interview.outcome is not InterviewOutcome.RECORDED:

@@ -156,6 +156,17 @@ class EventInbox:
                 return name
         raise KeyError("task is not an open event wait of this inbox")
 
+    def arrived(self, name: str) -> tuple[bool, Any]:
+        """Consume an event of ``name`` that already arrived, without waiting: ``(True, payload)`` or not.
+
+        Whether it arrived depends only on the history replayed so far: the same answer on every replay.
+        """
+        task = self._pending[name]
+        if not task.is_completed:
+            return False, None
+        self.take(task)
+        return True, as_json_value(task.result)
+
     def unregistered(self) -> list[Any]:
         """Return the waits not yet yielded: they must go out with the next yield."""
         return list(self._unregistered)

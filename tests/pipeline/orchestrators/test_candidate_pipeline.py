@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from shared.errors import ErrorCode
 from tests.pipeline.orchestrators.conftest import Pipeline
@@ -260,3 +261,23 @@ def test_interview_failure_fails_the_candidate_with_the_interview_reason(make_pi
     assert result.runtime_status == "Failed"
     assert "[error:no_slot_available] interview: fully booked" in str(result.output)
     assert pipeline.interview(instance_id).output["outcome"] == "failed"
+
+
+def test_withdrawal_while_the_resume_is_read_prevents_the_interview(make_pipeline: MakePipeline) -> None:
+    pipeline = make_pipeline()
+    extract = pipeline.fakes._extract
+
+    def withdraw_during_extraction(payload: dict[str, Any]) -> dict[str, Any]:
+        pipeline.fakes.raise_event(
+            str(payload["instance_id"]), "CandidateWithdrew", {"reason": "hired elsewhere"}
+        )
+        return extract(payload)
+
+    pipeline.fakes.overrides["extract_resume_text"] = withdraw_during_extraction
+    instance_id = pipeline.start()
+
+    result = pipeline.run(instance_id)
+
+    assert result.output["outcome"] == "withdrawn"
+    assert pipeline.fakes.calls["screen_candidate"] == 1
+    assert pipeline.fakes.calls["schedule_interview"] == 0
