@@ -289,11 +289,9 @@ class _CandidateRun:
         return self.summary(outcome, written, failure)
 
     def summary(
-        self,
-        outcome: CandidateOutcome,
-        written: WriteCandidateReportOutput | None,
-        failure: FailureInfo | None = None,
+        self, outcome: CandidateOutcome, written: WriteCandidateReportOutput, failure: FailureInfo | None
     ) -> CandidateReport:
+        """Summarize the run for the orchestration output; the full report is in Blob storage."""
         return CandidateReport(
             instance_id=self.instance_id,
             job_id=self.input.job_id,
@@ -304,8 +302,8 @@ class _CandidateRun:
             screening_decision=self.screening.decision if self.screening else None,
             interview_overall=self.interview_score.overall if self.interview_score else None,
             recommendation=self.interview_score.recommendation if self.interview_score else None,
-            report_json=written.report_json if written else None,
-            report_page=written.report_page if written else None,
+            report_json=written.report_json,
+            report_page=written.report_page,
             failure=failure,
         )
 
