@@ -6,6 +6,7 @@ Routes (under the host's ``api`` prefix; function-key auth except ``health``):
   multipart upload (``resume`` file + the same fields). 202 with the candidate's status URL when started,
   200 when this resume already runs for this job; 404 unknown job, 400 field errors, 415 file type, 413 size.
 - ``GET /candidates/{id}``: the domain view (:func:`triggers.views.candidate_view`); 404 unknown.
+- ``GET /candidates/{id}/report?format=html|json``: the written report, served from Blob storage.
 - ``GET /jobs/{job_id}/candidates?status=&top=&continuation_token=``: one page of candidate views; the
   next page's token comes back in the body and the ``x-ms-continuation-token`` header.
 - ``POST /candidates/{id}/events/{name}``: ``RecruiterDecision``, ``RescheduleRequested`` and
@@ -376,6 +377,42 @@ async def _get_candidate(req: func.HttpRequest, client: Any) -> func.HttpRespons
 async def get_candidate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Where a candidate stands: stage, progress, timestamps, scores, report link, failure reason."""
     return await _handled(_get_candidate(req, client))
+
+
+async def _get_report(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    from shared.storage import download_bytes
+
+    instance_id = req.route_params.get("instance_id", "")
+    wanted = (req.params.get("format") or "html").lower()
+    if wanted not in ("html", "json"):
+        raise ApiError(
+            400, "invalid_request", "format is html or json", [{"field": "format", "message": "html|json"}]
+        )
+    snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
+    if snapshot is None:
+        raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
+    report = candidate_view(snapshot)["report"] or {}
+    ref = report.get("page" if wanted == "html" else "json")
+    if not ref:
+        raise ApiError(404, "report_not_ready", "the candidate has no report yet")
+    from azure.core.exceptions import ResourceNotFoundError
+
+    blob = BlobRef(container=ref["container"], name=ref["name"])
+    try:
+        data = await asyncio.to_thread(download_bytes, blob)
+    except ResourceNotFoundError as error:
+        raise ApiError(404, "report_not_found", "the report blob no longer exists") from error
+    mimetype = "text/html" if wanted == "html" else JSON_TYPE
+    return func.HttpResponse(data, status_code=200, mimetype=mimetype, charset="utf-8")
+
+
+@bp.route(route="candidates/{instance_id}/report", methods=["GET"], auth_level=API_AUTH)
+@bp.durable_client_input(client_name="client")
+async def get_candidate_report(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Serve the candidate's report from Blob storage (``?format=html``, the default, or ``json``)."""
+    return await _handled(_get_report(req, client))
 
 
 def encode_continuation(last_instance_id: str) -> str:

@@ -194,6 +194,7 @@ def candidate_view(
         "self": f"{base_path}/candidates/{snapshot.instance_id}",
         "events": f"{base_path}/candidates/{snapshot.instance_id}/events/{{name}}",
         "cancel": f"{base_path}/candidates/{snapshot.instance_id}/cancel",
+        "report": f"{base_path}/candidates/{snapshot.instance_id}/report" if view["report"] else None,
     }
     return view
 

@@ -81,6 +81,8 @@ class Host:
                 session.request(method, f"{self.running.base_url}{path}", **kwargs) as response,
             ):
                 text = await response.text()
+                if response.content_type != "application/json":
+                    return response.status, text
                 return response.status, json.loads(text) if text else None
 
         result: tuple[int, Any] = self.run(send())
@@ -169,6 +171,12 @@ def test_a_strong_candidate_is_screened_called_recorded_scored_and_reported(stac
     assert current["screening"]["decision"] == "advance"
     assert current["interview"]["overall"] is not None
     assert current["report"]["page"]["name"]
+    page_status, page = stack.request("GET", current["links"]["report"])
+    assert page_status == 200
+    assert "<html" in page.lower()
+    json_status, report = stack.request("GET", current["links"]["report"], params={"format": "json"})
+    assert json_status == 200
+    assert report["outcome"] == "interviewed"
 
 
 def test_a_corrupt_resume_fails_with_its_reason(stack: Host) -> None:

@@ -52,6 +52,7 @@ def test_http_routes_and_their_auth_levels() -> None:
         ("jobs/{job_id}/candidates", ("POST",)): "function",
         ("jobs/{job_id}/candidates", ("GET",)): "function",
         ("candidates/{instance_id}", ("GET",)): "function",
+        ("candidates/{instance_id}/report", ("GET",)): "function",
         ("candidates/{instance_id}/events/{event_name}", ("POST",)): "function",
         ("candidates/{instance_id}/cancel", ("POST",)): "function",
         ("jobs/{job_id}/screenings", ("POST",)): "function",

@@ -202,6 +202,17 @@ def test_candidate_view_follows_the_pipeline_to_its_report(harness: Harness) -> 
     assert view["updated_at"]
     unknown = h.http("get_candidate", "GET", "candidates/nope", route={"instance_id": "nope"})
     assert unknown.status_code == 404
+    assert view["links"]["report"] == f"/api/candidates/{instance_id}/report"
+    # The fake report writer names blobs it never wrote: the report endpoint says so instead of failing.
+    report = h.http("get_candidate_report", "GET", "r", route={"instance_id": instance_id})
+    assert report.status_code == 404
+    assert body_of(report)["error"]["code"] == "report_not_found"
+    bad_format = h.http(
+        "get_candidate_report", "GET", "r", params={"format": "pdf"}, route={"instance_id": instance_id}
+    )
+    assert bad_format.status_code == 400
+    nobody = h.http("get_candidate_report", "GET", "r", route={"instance_id": "nope"})
+    assert nobody.status_code == 404
 
 
 def test_failed_candidate_view_carries_the_reason(harness: Harness) -> None:
