@@ -13,6 +13,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -47,7 +48,7 @@ class Host:
         self.thread.start()
         self.engine = Engine(index_app(app), data_dir, clock=Clock.skipping(), durable=False)
         self.engine.skip_timers_when_idle = False
-        options = HostOptions(data_dir=data_dir, port=0, timer_triggers=False, blob_poll_interval=3600)
+        options = HostOptions(data_dir=data_dir, port=0, timer_triggers=False, blob_poll_interval=0.2)
         self.running: RunningHost = self.run(serve(self.engine.index, self.engine, options))
         self.emulators: EmulatorThread | None = None
         self.forwarded = 0
@@ -208,3 +209,36 @@ def test_a_candidate_who_never_answers_is_a_no_show(stack: Host) -> None:
     assert current["runtime_status"] == "Completed", current
     assert current["outcome"] == "no_show"
     assert current["stage"] == "no_show"
+
+
+def test_a_resume_dropped_into_blob_storage_starts_the_pipeline(stack: Host) -> None:
+    from orchestrators.identity import candidate_instance_id
+    from shared.models import CandidateContact
+    from triggers.blob_intake import TRIGGER_CONTAINER
+    from triggers.intake import contact_metadata
+
+    candidate = next(
+        c for c in json.loads((SAMPLES / "candidates.json").read_text()) if c["key"] == "ada-strong"
+    )
+    name = f"{candidate['job_id']}/{uuid.uuid4().hex}-ada.pdf"
+    contact = CandidateContact(
+        name=candidate["name"], phone=candidate["phone"], time_zone=candidate["time_zone"]
+    )
+    upload_bytes(
+        TRIGGER_CONTAINER,
+        name,
+        (SAMPLES / candidate["resume"]).read_bytes(),
+        content_type="application/pdf",
+        metadata=contact_metadata(contact),
+    )
+    instance_id = candidate_instance_id(candidate["job_id"], name)
+
+    deadline = time.monotonic() + 20
+    while stack.request("GET", f"/api/candidates/{instance_id}")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    current = _follow(stack, instance_id)
+
+    assert current["outcome"] == "interviewed", current
+    assert (
+        stack.engine.status(instance_id, show_input=True)["input"]["contact"]["phone"] == candidate["phone"]
+    )
