@@ -29,7 +29,7 @@ from devhost.server import HostOptions, RunningHost, serve
 from emulators.server import EmulatorOptions, EmulatorThread, emulators_in_thread
 from shared.clients import reset_clients
 from shared.settings import get_settings, reset_settings, setting_keys
-from shared.storage import reset_storage, upload_bytes
+from shared.storage import container_client, reset_storage, upload_bytes
 from tests.pipeline.triggers.conftest import CALLBACK_SECRET, TriggerHarness
 
 Harness = Callable[..., TriggerHarness]
@@ -232,13 +232,17 @@ def test_a_resume_dropped_into_blob_storage_starts_the_pipeline(stack: Host) -> 
         metadata=contact_metadata(contact),
     )
     instance_id = candidate_instance_id(candidate["job_id"], name)
-
-    deadline = time.monotonic() + 20
-    while stack.request("GET", f"/api/candidates/{instance_id}")[0] != 200 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    current = _follow(stack, instance_id)
+    try:
+        deadline = time.monotonic() + 20
+        while (
+            stack.request("GET", f"/api/candidates/{instance_id}")[0] != 200 and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        current = _follow(stack, instance_id)
+    finally:
+        # The resumes container is shared by the session's Azurite: other hosts' blob pollers must not see it.
+        container_client(TRIGGER_CONTAINER).delete_blob(name)
 
     assert current["outcome"] == "interviewed", current
-    assert (
-        stack.engine.status(instance_id, show_input=True)["input"]["contact"]["phone"] == candidate["phone"]
-    )
+    started = stack.engine.status(instance_id, show_input=True)
+    assert started["input"]["contact"]["phone"] == candidate["phone"]

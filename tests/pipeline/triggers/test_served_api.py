@@ -42,7 +42,9 @@ class ServedApp:
         self.engine.skip_timers_when_idle = True
         self.engine.activity_overrides.update(self.fakes.activities())
         self.fakes.raise_event = self._raise_event
-        options = HostOptions(data_dir=data_dir, port=0, require_keys=True, timer_triggers=False)
+        options = HostOptions(
+            data_dir=data_dir, port=0, require_keys=True, timer_triggers=False, blob_poll_interval=3600
+        )
         self.host: RunningHost = self.run(serve(self.engine.index, self.engine, options))
         self.key = load_or_create_keys(data_dir).default_function_key
 
