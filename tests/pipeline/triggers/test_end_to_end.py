@@ -32,6 +32,8 @@ from shared.settings import get_settings, reset_settings, setting_keys
 from shared.storage import container_client, reset_storage, upload_bytes
 from tests.pipeline.triggers.conftest import CALLBACK_SECRET, TriggerHarness
 
+pytestmark = pytest.mark.azurite
+
 Harness = Callable[..., TriggerHarness]
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 TERMINAL = {"Completed", "Failed", "Terminated"}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.functions as func
+import pytest
 
 from orchestrators.identity import candidate_instance_id, interview_instance_id
 from shared.settings import get_settings
@@ -15,6 +16,8 @@ from shared.storage import CallRecord, record_call
 from tests.pipeline.orchestrators.fakes import ANSWER_NO_RECORDING, RING_OUT
 from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, TriggerHarness, body_of
 from triggers.acs_callbacks import instance_event_for, question_index
+
+pytestmark = pytest.mark.azurite
 
 Harness = Callable[..., TriggerHarness]
 

@@ -14,6 +14,8 @@ from tests.pipeline.triggers.conftest import TriggerHarness, body_of
 from tests.support.ports import free_port
 from triggers.health import check_dependencies
 
+pytestmark = pytest.mark.azurite
+
 Harness = Callable[..., TriggerHarness]
 
 

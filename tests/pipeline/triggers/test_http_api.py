@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from orchestrators.identity import candidate_instance_id
 from shared.settings import get_settings
 from shared.storage import blob_properties
 from tests.pipeline.triggers.conftest import JOB_ID, ORIGIN, TriggerHarness, body_of
+
+pytestmark = pytest.mark.azurite
 
 Harness = Callable[..., TriggerHarness]
 CONTACT = {

@@ -21,6 +21,8 @@ from shared.storage import load_job
 from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, TriggerHarness
 from triggers.acs_callbacks import CLOSING_LINE
 
+pytestmark = pytest.mark.azurite
+
 Harness = Callable[..., TriggerHarness]
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 PERSONA_NUMBER = "+14255550201"

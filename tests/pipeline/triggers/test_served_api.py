@@ -25,6 +25,8 @@ from devhost.server import HostOptions, RunningHost, serve
 from tests.pipeline.orchestrators.fakes import PipelineFakes
 from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, TriggerHarness
 
+pytestmark = pytest.mark.azurite
+
 Harness = Callable[..., TriggerHarness]
 
 
