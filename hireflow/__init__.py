@@ -1,0 +1,1 @@
+"""hireflow's user-facing side: the local stack supervisor, the demo and the command-line client."""

@@ -1,0 +1,413 @@
+"""The whole pipeline on one machine: Azurite, the emulators and devhost, as supervised subprocesses.
+
+``LocalStack`` starts the three services in dependency order, each on free loopback ports, awaits each one's
+readiness with a deadline, computes the app settings the pipeline needs and hands them to devhost as
+environment variables (which beat ``local.settings.json``), and stops everything on exit, on error and on
+Ctrl-C. Every service writes its output to one log folder; a service that fails to start is named in the error
+with the tail of its log.
+
+Start order matters: the ACS emulator must know where to push Event Grid events (devhost's Event Grid webhook
+for the recording trigger) before devhost exists, so devhost's port is probed free first and the emulators are
+told the URL it will have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import IO
+
+from azure.storage.blob import BlobServiceClient, ContentSettings
+
+from hireflow.azurite import REPO_ROOT, AzuriteInstance, azurite_command, free_port, port_accepts
+
+__all__ = [
+    "APP_PATH",
+    "RECORDING_TRIGGER",
+    "SAMPLES_DIR",
+    "LocalStack",
+    "ServiceProcess",
+    "StackError",
+    "StackOptions",
+]
+
+APP_PATH = REPO_ROOT / "function_app.py"
+SAMPLES_DIR = REPO_ROOT / "samples"
+RECORDING_TRIGGER = "recording_file_status_updated"
+"""The Event Grid triggered function that turns ``RecordingFileStatusUpdated`` into ``RecordingReady``."""
+
+START_DEADLINE_S = 60.0
+STOP_GRACE_S = 10.0
+LOG_TAIL_LINES = 25
+SKIP_TIMERS_QUIET_S = 0.5
+"""Quiet time before devhost skips to a timer: ACS callbacks and Event Grid pushes come from outside the
+engine, and the deadline guarding each wait must not fire before they land."""
+
+_DEVHOST_READY = re.compile(r"devhost ready on (http://\S+)")
+_EMULATORS_READY = re.compile(r"emulators ready on (http://\S+)")
+
+
+class StackError(RuntimeError):
+    """A service of the local stack failed to start or stopped unexpectedly."""
+
+    def __init__(self, service: str, problem: str, log_path: Path | None = None) -> None:
+        self.service = service
+        self.log_path = log_path
+        tail = _log_tail(log_path) if log_path is not None else ""
+        message = f"{service}: {problem}"
+        if log_path is not None:
+            message += (
+                f"\n--- last lines of {log_path} ---\n{tail}" if tail else f" (log {log_path} is empty)"
+            )
+        super().__init__(message)
+
+
+def _log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """How to run the local stack."""
+
+    work_dir: Path
+    """Logs under ``work_dir/logs``, each service's data under ``work_dir/<service>``."""
+    skip_timers: bool = True
+    """Fire durable timers once the engine has been quiet briefly (a day-long wait takes a second)."""
+    time_scale: float | None = None
+    """Run timers this many times faster than real time instead (wins over ``skip_timers``)."""
+    emulator_args: Sequence[str] = ()
+    """Extra ``python -m emulators start`` arguments, e.g. ``("--openai-tpm", "20000")``."""
+    devhost_args: Sequence[str] = ()
+    """Extra ``python -m devhost start`` arguments."""
+    extra_settings: Mapping[str, str] = field(default_factory=dict)
+    """App settings overriding the computed ones."""
+    personas: Path | None = None
+    """Call personas of the ACS emulator (default ``samples/personas.json``)."""
+    recording_ready_delay_s: float = 0.05
+    """Seconds between a call's end and the emulator's ``RecordingFileStatusUpdated`` push."""
+    skip_timers_quiet_s: float = SKIP_TIMERS_QUIET_S
+    """Real seconds devhost must be quiet before it skips to a timer."""
+
+
+class ServiceProcess:
+    """One service as a subprocess in its own process group, its output appended to a log file."""
+
+    def __init__(self, name: str, command: Sequence[str], log_path: Path, env: Mapping[str, str]) -> None:
+        self.name = name
+        self.command = list(command)
+        self.log_path = log_path
+        self.env = dict(env)
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._log_offset = 0
+
+    @property
+    def pid(self) -> int:
+        """The running process's id."""
+        if self.process is None:
+            raise StackError(self.name, "is not running")
+        return self.process.pid
+
+    def start(self) -> None:
+        """Launch the process (a new session, so signals to the terminal do not reach it directly)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_offset = self._log.tell()
+        self._log.write(f"=== {time.strftime('%H:%M:%S')} starting: {' '.join(self.command)}\n".encode())
+        self._log.flush()
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output_since_start(self) -> str:
+        """Return what the process logged since its latest start."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_offset)
+                return log.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def wait_until(self, ready: Callable[[], str | None], deadline_s: float = START_DEADLINE_S) -> str:
+        """Poll ``ready`` until it returns a value; fail if the process exits or the deadline passes."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            value = ready()
+            if value is not None:
+                return value
+            if self.process is None or self.process.poll() is not None:
+                code = None if self.process is None else self.process.returncode
+                raise StackError(self.name, f"exited with status {code} before it was ready", self.log_path)
+            if time.monotonic() > deadline:
+                raise StackError(self.name, f"not ready within {deadline_s:.0f} s", self.log_path)
+            time.sleep(0.05)
+
+    def wait_for_line(self, pattern: re.Pattern[str], deadline_s: float = START_DEADLINE_S) -> str:
+        """Wait for a log line matching ``pattern``; returns its first group."""
+
+        def matched() -> str | None:
+            found = pattern.search(self.output_since_start())
+            return found.group(1) if found else None
+
+        return self.wait_until(matched, deadline_s)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once (a crash, not a shutdown)."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._close_log()
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is still there after ``grace_s``."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if process is not None:
+            # Children that outlived their leader (npm shims) go with the group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class LocalStack:
+    """Azurite, the emulators and devhost running ``function_app.py``; a context manager.
+
+    Attributes, once entered: ``api_url`` (devhost's base URL; the HTTP API is under ``/api``), ``settings``
+    (every app setting devhost was started with), ``storage_connection_string``, ``emulators_url`` (the plain
+    HTTP emulator site, admin and stats included), ``logs_dir``.
+    """
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.work_dir = options.work_dir.resolve()
+        self.logs_dir = self.work_dir / "logs"
+        self.api_url = ""
+        self.emulators_url = ""
+        self.storage_connection_string = ""
+        self.settings: Mapping[str, str] = MappingProxyType({})
+        self.azurite: AzuriteInstance | None = None
+        self._devhost_port = 0
+        self._services: list[ServiceProcess] = []
+        self._devhost: ServiceProcess | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start Azurite, then the emulators, then devhost; each awaited ready before the next."""
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._start_azurite()
+        self._devhost_port = free_port()
+        self.api_url = f"http://127.0.0.1:{self._devhost_port}"
+        emulator_settings = self._start_emulators()
+        self.settings = MappingProxyType(self._app_settings(emulator_settings))
+        self.start_devhost()
+
+    def stop(self) -> None:
+        """Stop every service, newest first; safe to call twice."""
+        while self._services:
+            service = self._services.pop()
+            with contextlib.suppress(Exception):
+                service.stop()
+        self._devhost = None
+
+    # ------------------------------------------------------------------ services
+
+    def _service(
+        self, name: str, command: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> ServiceProcess:
+        base = dict(os.environ if env is None else env)
+        base["PYTHONUNBUFFERED"] = "1"
+        service = ServiceProcess(name, command, self.logs_dir / f"{name}.log", base)
+        self._services.append(service)
+        service.start()
+        return service
+
+    def _start_azurite(self) -> None:
+        instance = AzuriteInstance.on_free_ports()
+        location = self.work_dir / "azurite"
+        location.mkdir(parents=True, exist_ok=True)
+        service = self._service("azurite", azurite_command(instance, location))
+
+        def listening() -> str | None:
+            return "ready" if all(port_accepts(port) for port in instance.ports) else None
+
+        service.wait_until(listening)
+        self.azurite = instance
+        self.storage_connection_string = instance.connection_string
+
+    def _start_emulators(self) -> dict[str, str]:
+        settings_path = self.work_dir / "emulators" / "settings.json"
+        settings_path.unlink(missing_ok=True)
+        personas = self.options.personas or SAMPLES_DIR / "personas.json"
+        command = [
+            sys.executable,
+            "-m",
+            "emulators",
+            "start",
+            "--port",
+            "0",
+            "--acs-port",
+            "0",
+            "--events-url",
+            self.event_grid_url(RECORDING_TRIGGER),
+            "--settings-out",
+            str(settings_path),
+            "--data-dir",
+            str(self.work_dir / "emulators"),
+            "--personas",
+            str(personas),
+            "--recording-ready-delay",
+            str(self.options.recording_ready_delay_s),
+            *self.options.emulator_args,
+        ]
+        service = self._service("emulators", command)
+        self.emulators_url = service.wait_for_line(_EMULATORS_READY)
+        loaded = json.loads(settings_path.read_text(encoding="utf-8"))
+        return {str(key): str(value) for key, value in loaded.items()}
+
+    def _app_settings(self, emulator_settings: Mapping[str, str]) -> dict[str, str]:
+        settings = {
+            "HIREFLOW_PROFILE": "local",
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "AzureWebJobsStorage": self.storage_connection_string,
+            **emulator_settings,
+            # ACS posts mid-call events here; devhost serves the app's callback route.
+            "CALLBACK_BASE_URL": self.api_url,
+            "ACS_CALLBACK_SECRET": secrets.token_urlsafe(24),
+        }
+        settings.update(self.options.extra_settings)
+        return settings
+
+    def _devhost_command(self) -> list[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app",
+            str(APP_PATH),
+            "--port",
+            str(self._devhost_port),
+            "--data-dir",
+            str(self.work_dir / "devhost"),
+            "--blob-poll-interval",
+            "0.2",
+        ]
+        if self.options.time_scale is not None:
+            command += ["--time-scale", str(self.options.time_scale)]
+        elif self.options.skip_timers:
+            command += ["--skip-timers", "--skip-timers-quiet", str(self.options.skip_timers_quiet_s)]
+        return command + list(self.options.devhost_args)
+
+    def start_devhost(self) -> None:
+        """(Re)start devhost on the same data dir and port and wait until it serves."""
+        if self._devhost is not None and self._devhost.process is not None:
+            if self._devhost.process.poll() is None:
+                raise StackError("devhost", "is already running")
+            self._services.remove(self._devhost)
+        if port_accepts(self._devhost_port):
+            # A killed devhost's socket is gone at once; anything answering here is someone else.
+            raise StackError("devhost", f"port {self._devhost_port} is taken by another process")
+        env = {**os.environ, **self.settings}
+        self._devhost = self._service("devhost", self._devhost_command(), env)
+        self._devhost.wait_for_line(_DEVHOST_READY)
+
+    def kill_devhost(self) -> None:
+        """SIGKILL devhost (and its process group), for crash tests; the other services keep running."""
+        if self._devhost is None:
+            raise StackError("devhost", "is not running")
+        self._devhost.kill()
+
+    @property
+    def devhost_pid(self) -> int:
+        """Process id of devhost."""
+        if self._devhost is None:
+            raise StackError("devhost", "is not running")
+        return self._devhost.pid
+
+    # ------------------------------------------------------------------ helpers
+
+    def event_grid_url(self, function_name: str) -> str:
+        """Return devhost's Event Grid webhook URL for an ``eventGridTrigger`` function."""
+        return f"{self.api_url}/runtime/webhooks/eventgrid?functionName={function_name}"
+
+    def blob_service(self) -> BlobServiceClient:
+        """Return a Blob client on the stack's Azurite."""
+        return BlobServiceClient.from_connection_string(self.storage_connection_string)
+
+    def container_name(self, setting: str, default: str) -> str:
+        """Return the container an app setting such as ``RESUMES_CONTAINER`` names."""
+        return self.settings.get(setting) or default
+
+    def seed_jobs(self) -> list[str]:
+        """Upload every ``samples/jobs/<job_id>.json`` into the jobs container; returns the job ids."""
+        container = self.blob_service().get_container_client(self.container_name("JOBS_CONTAINER", "jobs"))
+        with contextlib.suppress(Exception):
+            container.create_container()
+        job_ids: list[str] = []
+        for path in sorted((SAMPLES_DIR / "jobs").glob("*.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            if document.get("job_id") != path.stem:
+                raise ValueError(
+                    f"{path.name}: job_id {document.get('job_id')!r} does not match the file name"
+                )
+            container.upload_blob(
+                path.name,
+                path.read_bytes(),
+                overwrite=True,
+                content_settings=ContentSettings(content_type="application/json"),
+            )
+            job_ids.append(path.stem)
+        return job_ids
