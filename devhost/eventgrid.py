@@ -81,8 +81,12 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
     for position, event in enumerate(events):
         if not isinstance(event, dict):
             raise EventGridBodyError(f"event {position} is not a JSON object")
-        required = ("id", "source", "type") if is_cloud_event(event) else ("id", "eventType", "subject")
+        required = ("id", "source", "type") if is_cloud_event(event) else ("id", "eventType")
         missing = [key for key in required if not event.get(key)]
+        # The Event Grid schema requires ``subject`` to be present, but real Event Grid sends it empty in a
+        # SubscriptionValidationEvent: only its absence (or a non-string value) is an error.
+        if not is_cloud_event(event) and not isinstance(event.get("subject"), str):
+            missing.append("subject")
         if missing:
             schema = "CloudEvents" if is_cloud_event(event) else "Event Grid"
             raise EventGridBodyError(f"event {position} lacks {', '.join(missing)} ({schema} schema)")

@@ -92,6 +92,34 @@ def test_subscription_validation_handshake(events_host: InProcessHost) -> None:
     assert all(e["id"] != "v-1" for e in received(events_host))
 
 
+def test_subscription_validation_with_an_empty_subject_is_answered(events_host: InProcessHost) -> None:
+    # Real Event Grid sends the validation event with "subject": "" (present, but empty).
+    validation = grid_event(
+        "v-2",
+        eventType="Microsoft.EventGrid.SubscriptionValidationEvent",
+        subject="",
+        data={"validationCode": "0f4c5bd2-5e0b-4b9e-9d57-8c1f3e7a6b21"},
+    )
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_event"),
+        body=json.dumps([validation]),
+        headers={"aeg-event-type": "SubscriptionValidation"},
+    )
+    assert reply.status == 200, reply.body
+    assert reply.json() == {"validationResponse": "0f4c5bd2-5e0b-4b9e-9d57-8c1f3e7a6b21"}
+
+
+def test_an_event_grid_event_without_a_subject_is_400(events_host: InProcessHost) -> None:
+    event = grid_event("no-subject")
+    del event["subject"]
+    reply = call(
+        "POST", events_host.url(WEBHOOK + "on_event"), body=json.dumps([event]), headers=NOTIFICATION
+    )
+    assert reply.status == 400
+    assert "subject" in reply.json()["error"]
+
+
 def test_cloud_events_options_handshake(events_host: InProcessHost) -> None:
     reply = call(
         "OPTIONS",
