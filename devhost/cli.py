@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run durable timers X times faster than real time",
     )
     start.add_argument(
+        "--skip-timers-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --skip-timers, skip to a timer only after the engine was quiet this long, so callbacks "
+        "from outside (ACS, Event Grid) land before the deadline guarding them (default 0)",
+    )
+    start.add_argument(
         "--require-keys",
         action="store_true",
         help="enforce function/admin/system keys (generated once into the data dir)",
@@ -162,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.time_scale is not None and args.time_scale <= 0:
         parser.error("--time-scale must be a positive factor")
+    if args.skip_timers_quiet < 0:
+        parser.error("--skip-timers-quiet must not be negative")
     if args.max_body_mb <= 0:
         parser.error("--max-body-mb must be positive")
     logging.basicConfig(
@@ -188,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         clock = Clock.real()
     engine = Engine(index, data_dir, clock=clock)
+    engine.skip_timers_quiet_seconds = args.skip_timers_quiet
     host_section = local_host_settings(app_path.resolve().parent)
     port = args.port if args.port is not None else int(host_section.get("LocalHttpPort") or DEFAULT_PORT)
     cors = args.cors if args.cors is not None else str(host_section.get("CORS") or "")

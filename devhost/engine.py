@@ -39,6 +39,7 @@ import inspect
 import itertools
 import json
 import logging
+import time
 import traceback
 import uuid
 import warnings
@@ -471,6 +472,12 @@ class Engine:
         self.activity_overrides: dict[str, Callable[..., Any]] = {}
         # Tests turn this off while they arrange events, so a timer is not skipped before they get to it.
         self.skip_timers_when_idle = True
+        # Real seconds the engine must stay quiet (no command, completion or timer) before a timer is skipped
+        # to. With 0 a timer is skipped the moment nothing is runnable; a host that waits for callbacks from
+        # outside (a phone call service posting back, an Event Grid push) needs a short grace, or the deadline
+        # that guards the wait fires before the callback lands.
+        self.skip_timers_quiet_seconds = 0.0
+        self._last_signal = time.monotonic()
         self._store: Store | None = None
         self._instances: dict[str, Instance] = {}
         self._entities: dict[str, EntityRecord] = {}
@@ -644,6 +651,7 @@ class Engine:
     # ------------------------------------------------------------------ dispatch machinery
 
     def _signal(self) -> None:
+        self._last_signal = time.monotonic()
         if self._wake is not None:
             self._wake.set()
 
@@ -823,6 +831,11 @@ class Engine:
                 self._signal()
                 continue
             if self.clock.skips and self.skip_timers_when_idle and self._is_idle():
+                quiet_left = self.skip_timers_quiet_seconds - (time.monotonic() - self._last_signal)
+                if quiet_left > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._timer_wake.wait(), timeout=quiet_left)
+                    continue
                 self.clock.advance_to(fire_at)
                 continue
             delay = self.clock.real_seconds_until(fire_at)
