@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -84,6 +85,9 @@ class ServiceCounters:
 
     served: int = 0
     injected: dict[str, int] = field(default_factory=dict)
+    served_s: float = 0.0
+    """Seconds spent inside the service's handler for requests it served (injected delays included), so a
+    benchmark can subtract the time a client spent waiting on the emulator from its own wall time."""
 
 
 class FaultInjector:
@@ -95,6 +99,8 @@ class FaultInjector:
         self._plan: dict[str, dict[FaultKind, float]] = parse_fault_spec(spec)
         self._rngs: dict[str, random.Random] = {}
         self._counters: dict[str, ServiceCounters] = {service: ServiceCounters() for service in SERVICES}
+        self.stats_sections: dict[str, Callable[[], Any]] = {}
+        """Extra sections of `/admin/stats` (name → snapshot function), e.g. the OpenAI quota usage."""
 
     def _rng(self, service: str) -> random.Random:
         if service not in self._rngs:
@@ -124,18 +130,24 @@ class FaultInjector:
 
     def stats(self) -> dict[str, Any]:
         """Return counts of what each service served and injected, plus the active plan and seed."""
-        return {
+        stats: dict[str, Any] = {
             "seed": self._seed,
             "faults": self.plan(),
             "services": {
-                service: {"served": c.served, "injected": dict(c.injected)}
+                service: {"served": c.served, "injected": dict(c.injected), "served_s": round(c.served_s, 6)}
                 for service, c in self._counters.items()
             },
         }
+        for name, section in self.stats_sections.items():
+            stats[name] = section()
+        return stats
 
     def count_served(self, service: str) -> None:
         """Record a request that reached the service's handler."""
         self._counters.setdefault(service, ServiceCounters()).served += 1
+
+    def _count_served_time(self, service: str, seconds: float) -> None:
+        self._counters.setdefault(service, ServiceCounters()).served_s += seconds
 
     def _count_injected(self, service: str, kind: str) -> None:
         counters = self._counters.setdefault(service, ServiceCounters())
@@ -181,11 +193,12 @@ class FaultInjector:
             kind = self.choose(service)
             if kind is None:
                 self.count_served(service)
-                return await handler(request)
+                return await self._timed(service, handler, request, time.perf_counter())
             self._count_injected(service, kind)
             if kind == "slow":
+                started = time.perf_counter()
                 await asyncio.sleep(self.settings.slow_delay_s)
-                return await handler(request)
+                return await self._timed(service, handler, request, started)
             if kind == "timeout":
                 # Hold the response past any sane client read timeout, then answer normally: the client has
                 # given up by then, which is exactly the read-timeout path it must survive.
@@ -198,6 +211,16 @@ class FaultInjector:
             return self._fault_response(service, kind)
 
         return inject_faults
+
+    async def _timed(
+        self, service: str, handler: Handler, request: web.Request, started: float
+    ) -> web.StreamResponse:
+        # A streamed answer (a recording download) is written inside the handler, so its time is counted;
+        # a plain response's body is written after, which for small JSON bodies is negligible.
+        try:
+            return await handler(request)
+        finally:
+            self._count_served_time(service, time.perf_counter() - started)
 
     def add_admin_routes(self, app: web.Application) -> None:
         """`POST /admin/faults` (spec string or rates object, optional seed) and `GET /admin/stats`."""

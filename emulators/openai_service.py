@@ -139,6 +139,13 @@ class OpenAIEmulator:
         self._deployments[deployment] = updated
         self._limiters[deployment] = self._limiter_for(updated)
 
+    def usage(self) -> dict[str, Any]:
+        """Per deployment: its limits and the requests and tokens its limiter admitted and refused.
+
+        The token and request limits apply per ``window_s`` (60 s unless the window was shortened).
+        """
+        return {name: limiter.usage() for name, limiter in self._limiters.items()}
+
     def add_routes(self, app: web.Application) -> None:
         """Register the data-plane routes on `app`."""
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)

@@ -7,6 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class SlidingWindowLimiter:
         self.window_s = window_s
         self._clock = clock
         self._admitted: deque[tuple[float, int]] = deque()
+        self.admitted_requests = 0
+        self.admitted_tokens = 0
+        self.refused_requests = 0
+        self.first_admitted_at: float | None = None
+        self.last_admitted_at: float | None = None
 
     def _expire(self, now: float) -> None:
         while self._admitted and self._admitted[0][0] <= now - self.window_s:
@@ -61,6 +67,11 @@ class SlidingWindowLimiter:
         over_tokens = self.tokens_per_minute is not None and self._admitted and tokens > remaining_tokens
         if not over_requests and not over_tokens:
             self._admitted.append((now, tokens))
+            self.admitted_requests += 1
+            self.admitted_tokens += tokens
+            if self.first_admitted_at is None:
+                self.first_admitted_at = now
+            self.last_admitted_at = now
             return RateDecision(True, 0.0, max(0, remaining_requests - 1), max(0, remaining_tokens - tokens))
         # Wait until enough of the oldest admissions leave the window: one frees a request slot, tokens may
         # need several.
@@ -71,9 +82,27 @@ class SlidingWindowLimiter:
             wait_until = admitted_at + self.window_s
             if not over_tokens or tokens <= remaining_tokens + freed_tokens:
                 break
+        self.refused_requests += 1
         retry_after = max(0.001, wait_until - now)
         limit = "token" if over_tokens else "call"
         return RateDecision(False, retry_after, remaining_requests, remaining_tokens, limit)
+
+    def usage(self) -> dict[str, Any]:
+        """Totals since the limiter was made: what was admitted and refused, and over which span."""
+        span = (
+            0.0
+            if self.first_admitted_at is None or self.last_admitted_at is None
+            else self.last_admitted_at - self.first_admitted_at
+        )
+        return {
+            "requests_per_minute": self.requests_per_minute,
+            "tokens_per_minute": self.tokens_per_minute,
+            "window_s": self.window_s,
+            "admitted_requests": self.admitted_requests,
+            "admitted_tokens": self.admitted_tokens,
+            "refused_requests": self.refused_requests,
+            "admitted_span_s": round(span, 6),
+        }
 
 
 def retry_after_headers(decision: RateDecision) -> dict[str, str]:

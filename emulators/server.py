@@ -139,6 +139,7 @@ class EmulatorServer:
                 max_audio_bytes=self.options.max_audio_bytes,
             )
         )
+        self.faults.stats_sections["openai_usage"] = self.openai.usage
         self.docintel = DocIntelEmulator(
             DocIntelConfig(
                 api_key=self.options.docintel_api_key or _fixed_key("docintel", seed),
