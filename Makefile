@@ -22,7 +22,7 @@ $(NPM_STAMP): package.json package-lock.json
 	touch $(NPM_STAMP)
 
 demo: setup
-	$(PY) -m demo
+	$(PY) -m hireflow demo
 
 test: setup
 	$(PY) -m ruff check .
