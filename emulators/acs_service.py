@@ -162,6 +162,7 @@ class Call:
     operation_context: str | None
     persona: Persona
     state: str = "connecting"
+    connected: bool = False
     questions_asked: int = 0
     turns: list[Turn] = field(default_factory=list)
     recording: RecordingSession | None = None
@@ -206,6 +207,21 @@ class AcsEmulator:
         self._proxy: ConnectProxy | None = None
         self.delivered_recording_events: list[dict[str, Any]] = []
         self.failed_deliveries: list[str] = []
+
+    def calls_summary(self) -> dict[str, Any]:
+        """Count the calls created so far (for ``/admin/stats``): all, connected, and per operation context.
+
+        Apps key a call attempt by its operation context, so a count above 1 for one context is a duplicate.
+        """
+        per_context: dict[str, int] = {}
+        for call in self._calls.values():
+            context = call.operation_context or ""
+            per_context[context] = per_context.get(context, 0) + 1
+        return {
+            "created": len(self._calls),
+            "connected": sum(1 for call in self._calls.values() if call.connected),
+            "per_operation_context": per_context,
+        }
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -379,6 +395,7 @@ class AcsEmulator:
         behaviour = call.persona.behaviour
         if behaviour.answers_call:
             call.state = "connected"
+            call.connected = True
             self._emit(call, "CallConnected", {})
             return
         result = _RESULT_BUSY if behaviour is Behaviour.BUSY else _RESULT_NO_ANSWER

@@ -230,6 +230,7 @@ class EmulatorServer:
                 data_dir=data_dir,
             )
         )
+        self.faults.stats_sections["acs_calls"] = self.acs.calls_summary
         http_app = self._base_app(_service_on_http_site)
         self.openai.add_routes(http_app)
         self.docintel.add_routes(http_app)

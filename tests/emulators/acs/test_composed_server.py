@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import wave
 from pathlib import Path
+from typing import Any
 
 from azure.communication.callautomation import CallAutomationClient, PhoneNumberIdentifier, TextSource
 from openai import AzureOpenAI
@@ -65,3 +66,31 @@ def test_settings_alone_reach_calls_recordings_and_transcription(tmp_path: Path)
             ]
             assert spoken_words(" ".join(texts)) == spoken_words(whole.text)
             assert seconds > 5
+
+
+def test_admin_stats_count_calls_per_operation_context(tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    def stats(base_url: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{base_url}/admin/stats", timeout=5) as response:
+            loaded: dict[str, Any] = json.loads(response.read())["acs_calls"]
+            return loaded
+
+    with running_receiver() as app:
+        options = EmulatorOptions(events_url=app.events_url, recording_ready_delay_s=0.05, data_dir=tmp_path)
+        with emulators_in_thread(options) as emulators:
+            settings = emulators.settings
+            acs = CallAutomationClient.from_connection_string(
+                settings["ACS_CONNECTION_STRING"], connection_verify=settings["CA_BUNDLE"]
+            )
+            for context in ("attempt-1", "attempt-1", "attempt-2"):
+                acs.create_call(
+                    PhoneNumberIdentifier("+14255550101"),
+                    app.callback_url,
+                    source_caller_id_number=PhoneNumberIdentifier("+18005550100"),
+                    operation_context=context,
+                )
+            summary = wait_until(lambda: (s := stats(settings["EMULATORS_HTTP_URL"]))["connected"] == 3 and s)
+    assert summary["created"] == 3
+    assert summary["per_operation_context"] == {"attempt-1": 2, "attempt-2": 1}
