@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--content-filter-phrase", default=DEFAULT_CONTENT_FILTER_PHRASE)
     start.add_argument("--recording-ready-delay", type=float, default=1.0, help="seconds after a call ends")
     start.add_argument(
+        "--recording-voice",
+        choices=("auto", "tones", "espeak-ng"),
+        default="auto",
+        help="how recordings sound: tones are instant, espeak-ng speech takes a while per call "
+        "(default auto: speech when espeak-ng is installed)",
+    )
+    start.add_argument(
         "--docintel-retry-after", type=int, default=1, help="Retry-After of analyze operations"
     )
     start.add_argument("--fault-slow-seconds", type=float, default=FaultSettings.slow_delay_s)
@@ -88,6 +95,7 @@ def options_from(args: argparse.Namespace) -> EmulatorOptions:
         rate_window_s=args.rate_window,
         docintel_retry_after_s=args.docintel_retry_after,
         recording_ready_delay_s=args.recording_ready_delay,
+        recording_voice=args.recording_voice,
         fault_settings=FaultSettings(
             slow_delay_s=args.fault_slow_seconds, timeout_hold_s=args.fault_timeout_seconds
         ),

@@ -70,6 +70,8 @@ class EmulatorOptions:
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     max_audio_bytes: int = MAX_AUDIO_BYTES
     recording_ready_delay_s: float = 1.0
+    recording_voice: str = "auto"
+    """``tones`` (instant), ``espeak-ng`` (speech) or ``auto`` (speech when espeak-ng is installed)."""
     fault_settings: FaultSettings = field(default_factory=FaultSettings)
     openai_api_key: str | None = None
     docintel_api_key: str | None = None
@@ -226,6 +228,7 @@ class EmulatorServer:
                 events_url=options.events_url,
                 personas_path=options.personas,
                 recording_ready_delay_s=options.recording_ready_delay_s,
+                voice=options.recording_voice,
                 public_base_url=f"https://{LOOPBACK}:{self.https_port}",
                 data_dir=data_dir,
             )
