@@ -25,7 +25,7 @@ from hireflow.progress import ProgressBoard
 from hireflow.samples import SampleCandidate, load_samples, submit_sample
 from hireflow.stack import LocalStack, StackError, StackOptions
 
-__all__ = ["DemoResult", "decide_review", "main", "rank", "run_demo"]
+__all__ = ["DemoResult", "decide_review", "follow_candidates", "main", "rank", "run_demo"]
 
 DEFAULT_WORK_DIR = REPO_ROOT / ".local" / "demo"
 DEFAULT_TIMEOUT_S = 110.0
@@ -98,13 +98,18 @@ def _threshold(stack: LocalStack, name: str, default: float) -> float:
         return default
 
 
-def _follow(
+def follow_candidates(
     stack: LocalStack,
     client: HireflowClient,
     results: list[DemoResult],
     board: ProgressBoard,
     deadline: float,
 ) -> None:
+    """Poll every candidate until all have ended or ``deadline`` (monotonic) passes; answer review requests.
+
+    Each result's ``view`` holds the latest candidate view; a candidate whose screening needs a review gets a
+    ``RecruiterDecision`` chosen by :func:`decide_review`, said on the board.
+    """
     advance_at = _threshold(stack, "SCREENING_ADVANCE_THRESHOLD", DEFAULT_ADVANCE_THRESHOLD)
     reject_at = _threshold(stack, "SCREENING_REJECT_THRESHOLD", DEFAULT_REJECT_THRESHOLD)
     while time.monotonic() < deadline and not all(result.terminal for result in results):
@@ -238,7 +243,7 @@ def run_demo(
             )
         out.flush()
         board = ProgressBoard(out, {s.key: s.name for s in samples}, live=live)
-        _follow(stack, client, results, board, started + timeout_s)
+        follow_candidates(stack, client, results, board, started + timeout_s)
         print_summary(results, stack.api_url, out)
         failures = [(result, result.problems) for result in results if result.problems]
         elapsed = time.monotonic() - started

@@ -50,7 +50,7 @@ RECORDING_TRIGGER = "recording_file_status_updated"
 START_DEADLINE_S = 60.0
 STOP_GRACE_S = 10.0
 LOG_TAIL_LINES = 25
-SKIP_TIMERS_QUIET_S = 0.5
+SKIP_TIMERS_QUIET_S = 1.0
 """Quiet time before devhost skips to a timer: ACS callbacks and Event Grid pushes come from outside the
 engine, and the deadline guarding each wait must not fire before they land."""
 
@@ -103,6 +103,9 @@ class StackOptions:
     """Seconds between a call's end and the emulator's ``RecordingFileStatusUpdated`` push."""
     skip_timers_quiet_s: float = SKIP_TIMERS_QUIET_S
     """Real seconds devhost must be quiet before it skips to a timer."""
+    recording_voice: str = "tones"
+    """How the ACS emulator's recordings sound: ``tones`` are made at once; ``espeak-ng`` speech takes about
+    a second per interview, long enough for skipped time to fire the recording deadline first."""
 
 
 class ServiceProcess:
@@ -310,6 +313,8 @@ class LocalStack:
             str(personas),
             "--recording-ready-delay",
             str(self.options.recording_ready_delay_s),
+            "--recording-voice",
+            self.options.recording_voice,
             *self.options.emulator_args,
         ]
         service = self._service("emulators", command)
