@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"devhost: no such app file: {app_path}", file=sys.stderr)
         return EXIT_BAD_USAGE
     try:
-        index = load_app(app_path)
+        index = load_app(app_path, keep_module=True)
     except AppLoadError as error:
         print(error.traceback_text, file=sys.stderr, end="")
         print(f"devhost: {error}", file=sys.stderr)

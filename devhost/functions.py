@@ -8,6 +8,7 @@ already the SDK's wrapper (an orchestrator's ``handle``, an entity's ``handle``,
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -142,19 +143,26 @@ def find_function_register(module: ModuleType) -> func.FunctionRegister:
     return unique[0]
 
 
-def load_app(app_path: Path) -> FunctionIndex:
+def load_app(app_path: Path, *, keep_module: bool = False) -> FunctionIndex:
     """Load settings beside ``app_path``, import it by path (its folder on ``sys.path``) and index it.
+
+    With ``keep_module`` (the host process, one app for its lifetime) the app stays importable under its stem
+    and its folder stays first on ``sys.path``, as in the worker. Without it (tests and tools that load
+    several apps into one process) both are put back as they were once the import ran, so loading a test app
+    never shadows another module of the same name, such as the project's own ``function_app``.
 
     Raises ``AppLoadError`` carrying the traceback when the import or indexing fails.
     """
     app_path = app_path.resolve()
     app_dir = app_path.parent
     load_local_settings(app_dir)
-    if str(app_dir) not in sys.path:
+    inserted_path = str(app_dir) not in sys.path
+    if inserted_path:
         sys.path.insert(0, str(app_dir))
     # The worker imports the script under its stem ("function_app"); another app already imported under the
-    # same stem in this process (tests load several) is replaced so the new path wins.
+    # same stem in this process (tests load several) is replaced while this one is imported.
     module_name = app_path.stem
+    previous = sys.modules.get(module_name)
     try:
         spec = importlib.util.spec_from_file_location(module_name, app_path)
         if spec is None or spec.loader is None:
@@ -165,3 +173,12 @@ def load_app(app_path: Path) -> FunctionIndex:
         return index_app(find_function_register(module), app_path)
     except Exception as error:
         raise AppLoadError(f"failed to load {app_path}: {error}", traceback.format_exc()) from error
+    finally:
+        if not keep_module:
+            if previous is None:
+                sys.modules.pop(module_name, None)
+            else:
+                sys.modules[module_name] = previous
+            if inserted_path:
+                with contextlib.suppress(ValueError):
+                    sys.path.remove(str(app_dir))

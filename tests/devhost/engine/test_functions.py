@@ -96,3 +96,28 @@ def test_client_binding_points_the_sdk_at_the_host_and_carries_the_system_key(tm
     status_url = binding["managementUrls"]["statusQueryGetUri"]
     assert binding["managementUrls"]["id"] in status_url
     assert "code=secret-key" in status_url
+
+
+def test_loading_an_app_does_not_shadow_a_module_of_the_same_name() -> None:
+    import sys
+
+    import function_app as project_app
+
+    index = load_app(BASIC_APP)
+    assert "hello_sequence" in index.functions
+    assert sys.modules["function_app"] is project_app
+    assert str(BASIC_APP.parent) not in sys.path
+
+
+def test_the_host_keeps_its_app_importable(tmp_path: Path) -> None:
+    import sys
+
+    (tmp_path / "kept_app.py").write_text(TINY_APP)
+    previous_path = list(sys.path)
+    try:
+        load_app(tmp_path / "kept_app.py", keep_module=True)
+        assert sys.modules["kept_app"].__file__ == str(tmp_path / "kept_app.py")
+        assert sys.path[0] == str(tmp_path)
+    finally:
+        sys.modules.pop("kept_app", None)
+        sys.path[:] = previous_path
