@@ -178,7 +178,9 @@ def submit_sample(client: HireflowClient, blobs: BlobServiceClient, sample: Samp
             time_zone=sample.time_zone,
         ).id
     if sample.intake == "http":
-        blob = upload_resume(blobs, sample)
+        # The upload lands in the watched resumes container, so the blob trigger may start the candidate
+        # before the HTTP call does (same instance id, first start wins): the metadata carries the contact.
+        blob = upload_resume(blobs, sample, with_contact=True)
         return client.submit_blob(
             sample.job_id,
             name=sample.name,

@@ -55,7 +55,9 @@ def test_sigkill_mid_run_and_restart_places_one_call_per_attempt_and_one_report_
     results = follow(stack, submitted)
 
     for result in results.values():
-        assert result.problems == [], (result.sample.key, result.view)
+        assert result.problems == [], (
+            f"{result.sample.key}: {result.problems}; failure {result.view.get('failure')}"
+        )
     calls = get_json(f"{stack.emulators_url}/admin/stats")["acs_calls"]
     assert calls["created"] >= 1
     duplicated = {context: count for context, count in calls["per_operation_context"].items() if count != 1}
