@@ -12,9 +12,11 @@ NPM_STAMP := node_modules/.installed
 
 setup: $(STAMP) $(NPM_STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# Editable, without dependencies (installed just above), so the `hireflow` console script is on the venv's PATH.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 $(NPM_STAMP): package.json package-lock.json
