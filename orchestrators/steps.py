@@ -119,23 +119,34 @@ def require(value: ValueT | None, step: str, what: str) -> ValueT:
 class EventInbox:
     """Keeps one open wait per external event name an orchestration listens to, for its whole life.
 
-    Two quirks of the SDK's replay (azure-functions-durable 1.x) shape this:
+    Three quirks of the SDK's replay (azure-functions-durable 1.x) shape this:
 
     - An event that arrives while no wait of its name is open is buffered, and the buffered event is then
       handed to *every* wait of that name created later in the execution, not just the first: a second
       wait would see the old event again. So a wait for every name must be open before any event of that
-      name can arrive, and a consumed wait is replaced right away; then no event is ever buffered.
+      name can arrive, and a consumed wait is replaced right away; then an event is buffered only as below.
     - A wait is open only once it has been yielded. Fresh waits therefore ride along with the next task
       the orchestrator yields (:func:`await_task`, :func:`wait_for_events`).
+    - The SDK closes a wait as soon as its event arrives, so a second event of the same name that arrives
+      before the orchestrator has consumed the first (and opened the replacement) is still buffered. The
+      replacement receives it when it is yielded, but the SDK never forgets it: every later wait of that
+      name would return it again, and a loop that skips an irrelevant event (a late event of an earlier
+      call) would spin on it forever, down to a ``RecursionError`` in the SDK's replay. So once a fresh
+      wait has received the buffered event, the inbox drops the buffer entry (``deferred_tasks``).
 
     An event that arrives while the orchestrator does something else completes its open wait and stays
-    there, so the next wait for that name returns it at once: nothing is lost or delivered twice.
+    there, so the next wait for that name returns it at once, and is delivered once. The buffer holds one
+    event per name, though: a third event of a name arriving before the first is consumed replaces the
+    second, which is lost.
     """
 
     def __init__(self, context: df.DurableOrchestrationContext, names: Sequence[str]) -> None:
         self._context = context
         self._pending: dict[str, Any] = {}
         self._unregistered: list[Any] = []
+        # Buffered events (the SDK's deferred completions, by event name) that the fresh waits about to be
+        # yielded will receive; snapshotted before the yield because a newer one may replace them after it.
+        self._buffered_at_yield: dict[str, Any] = {}
         for name in names:
             self._open(name)
 
@@ -169,10 +180,26 @@ class EventInbox:
 
     def unregistered(self) -> list[Any]:
         """Return the waits not yet yielded: they must go out with the next yield."""
+        buffered = self._context.deferred_tasks
+        self._buffered_at_yield = {
+            name: buffered[name]
+            for name, task in self._pending.items()
+            if name in buffered and any(task is t for t in self._unregistered)
+        }
         return list(self._unregistered)
 
     def mark_registered(self, tasks: Sequence[Any]) -> None:
-        """Record that ``tasks`` were yielded (the SDK now delivers their events to them)."""
+        """Record that ``tasks`` were yielded (the SDK now delivers their events to them).
+
+        A buffered event that was waiting when a fresh wait went out has been handed to that wait: drop
+        it, unless a newer event has replaced it in the buffer since (that one still belongs to the next
+        wait of its name).
+        """
+        buffered = self._context.deferred_tasks
+        for name, delivered in self._buffered_at_yield.items():
+            if any(self._pending[name] is t for t in tasks) and buffered.get(name) is delivered:
+                del buffered[name]
+        self._buffered_at_yield = {}
         self._unregistered = [task for task in self._unregistered if all(task is not t for t in tasks)]
 
 
