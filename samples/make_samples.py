@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -241,8 +242,13 @@ def _pdf_escape(text: str) -> str:
 
 
 def make_pdf(lines: tuple[str, ...]) -> bytes:
-    """Write a text PDF: Helvetica 10.5 pt, 52 lines a page, offsets of every object in the xref table."""
+    """Write a text PDF of ``lines``, 52 lines a page."""
     pages = [lines[i : i + _LINES_PER_PAGE] for i in range(0, len(lines), _LINES_PER_PAGE)] or [()]
+    return pdf_document(pages)
+
+
+def pdf_document(pages: Sequence[Sequence[str]]) -> bytes:
+    """Write a text-layer PDF, one Helvetica 10.5 pt line per entry, every object's offset in the xref."""
     objects: list[bytes] = []
     page_ids = [3 + 2 * index for index in range(len(pages))]
     font_id = 3 + 2 * len(pages)

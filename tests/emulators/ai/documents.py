@@ -1,4 +1,4 @@
-"""Sample documents built in-process: a tiny PDF writer (text layer only) and DOCX files via python-docx."""
+"""Sample documents built in-process: text PDFs by the samples' writer, DOCX files via python-docx."""
 
 from __future__ import annotations
 
@@ -7,44 +7,12 @@ from collections.abc import Sequence
 
 import docx
 
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+from samples.make_samples import pdf_document
 
 
 def pdf_bytes(pages: Sequence[Sequence[str]]) -> bytes:
-    """A valid PDF with one Helvetica text line per entry, one page per sequence; pypdf reads it back."""
-    objects: list[bytes] = []
-    page_count = len(pages)
-    font_id = 3 + 2 * page_count
-    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(page_count))
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {page_count} >>".encode())
-    for index, lines in enumerate(pages):
-        content_id = 4 + 2 * index
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
-            f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
-        )
-        commands = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"]
-        for line in lines:
-            commands.append(f"({_escape(line)}) Tj T*")
-        commands.append("ET")
-        stream = "\n".join(commands).encode("latin-1")
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
+    """A valid PDF with one text line per entry, one page per sequence; pypdf reads it back."""
+    return pdf_document(pages)
 
 
 def encrypted_pdf_bytes(lines: Sequence[str], password: str) -> bytes:
