@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from hireflow.azurite import free_port
 from shared.settings import reset_settings
 from tests.pipeline.triggers.conftest import TriggerHarness, body_of
-from tests.support.ports import free_port
 from triggers.health import check_dependencies
 
 pytestmark = pytest.mark.azurite
