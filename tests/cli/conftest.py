@@ -7,10 +7,8 @@ emulators; storage is the session's Azurite with containers of this module's own
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,11 +18,7 @@ from typing import Any
 
 import pytest
 
-from devhost.clock import Clock
-from devhost.engine import Engine
-from devhost.functions import index_app
 from devhost.keys import load_or_create_keys
-from devhost.server import HostOptions, RunningHost, serve
 from emulators.server import EmulatorOptions, emulators_in_thread
 from hireflow.cli import main
 from hireflow.client import HireflowClient
@@ -32,6 +26,7 @@ from shared.clients import reset_clients
 from shared.settings import get_settings, reset_settings, setting_keys
 from shared.storage import reset_storage, upload_bytes
 from tests.support.azurite import AzuriteInstance
+from tests.support.host_thread import HostThread
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 JOB_ID = "python-backend-engineer"
@@ -69,30 +64,6 @@ class LiveHost:
             current = client.candidate(candidate_id)
 
 
-class _HostThread:
-    def __init__(self, data_dir: Path) -> None:
-        from function_app import app
-
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        # Timers stay where they are: these tests never need a slot wait skipped, and a review deadline
-        # firing early would end a candidate the test still wants to send events to.
-        self.engine = Engine(index_app(app), data_dir, clock=Clock.skipping(), durable=False)
-        self.engine.skip_timers_when_idle = False
-        options = HostOptions(data_dir=data_dir, port=0, timer_triggers=False, require_keys=True)
-        self.running: RunningHost = self.run(serve(self.engine.index, self.engine, options))
-
-    def run(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
-
-    def close(self) -> None:
-        self.run(self.running.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def live_host(azurite: AzuriteInstance, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHost]:
     """devhost + emulators + Azurite for one test module, with the sample job seeded."""
@@ -119,7 +90,7 @@ def live_host(azurite: AzuriteInstance, tmp_path_factory: pytest.TempPathFactory
             for key, value in emulators.settings.items():
                 if key in setting_keys():
                     patch.setenv(key, value)
-            host = _HostThread(data_dir)
+            host = HostThread(data_dir, require_keys=True)
             try:
                 patch.setenv("CALLBACK_BASE_URL", host.running.base_url)
                 _reset()

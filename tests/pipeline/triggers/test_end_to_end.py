@@ -9,9 +9,7 @@ slot and between unanswered calls are skipped (by moving the engine's clock); th
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,15 +20,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from devhost.clock import Clock
-from devhost.engine import Engine
-from devhost.functions import index_app
-from devhost.server import HostOptions, RunningHost, serve
 from emulators.server import EmulatorOptions, EmulatorThread, emulators_in_thread
 from shared.clients import reset_clients
 from shared.settings import get_settings, reset_settings, setting_keys
 from shared.storage import container_client, reset_storage, upload_bytes
 from tests.pipeline.triggers.conftest import CALLBACK_SECRET, TriggerHarness
+from tests.support.host_thread import HostThread
 
 pytestmark = pytest.mark.azurite
 
@@ -39,19 +34,11 @@ SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 TERMINAL = {"Completed", "Failed", "Terminated"}
 
 
-class Host:
-    """devhost with the real activities, on its own loop thread, its clock moved only by the test."""
+class Host(HostThread):
+    """devhost with the real activities, its clock moved only by the test, and the emulators beside it."""
 
     def __init__(self, data_dir: Path) -> None:
-        from function_app import app
-
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.engine = Engine(index_app(app), data_dir, clock=Clock.skipping(), durable=False)
-        self.engine.skip_timers_when_idle = False
-        options = HostOptions(data_dir=data_dir, port=0, timer_triggers=False, blob_poll_interval=0.2)
-        self.running: RunningHost = self.run(serve(self.engine.index, self.engine, options))
+        super().__init__(data_dir, blob_poll_interval=0.2)
         self.emulators: EmulatorThread | None = None
         self.forwarded = 0
 
@@ -70,9 +57,6 @@ class Host:
             assert status == 202
         self.forwarded = len(events)
 
-    def run(self, coroutine: Any, timeout: float = 60) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
     def advance(self, delta: timedelta) -> None:
         self.engine.clock.advance_by(delta)
         self.loop.call_soon_threadsafe(self.engine._notify_progress)
@@ -90,12 +74,6 @@ class Host:
 
         result: tuple[int, Any] = self.run(send())
         return result
-
-    def close(self) -> None:
-        self.run(self.running.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture
