@@ -8,6 +8,7 @@ clients following the documented HTTP API (raw JSON bodies, ``top`` + ``x-ms-con
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,23 +26,50 @@ from devhost.engine import (
 PREFIX = "/runtime/webhooks/durabletask"
 CONTINUATION_HEADER = "x-ms-continuation-token"
 
+_KEY_REQUIRED = "the durabletask_extension system key or the master key is required (code or x-functions-key)"
 
-def add_durable_routes(app: web.Application, engine: Engine) -> None:
-    """Mount the Durable HTTP API routes of ``engine`` on ``app``."""
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_durable_routes(
+    app: web.Application, engine: Engine, authorize: Callable[[web.Request], bool] | None = None
+) -> None:
+    """Mount the Durable HTTP API routes of ``engine`` on ``app``.
+
+    ``authorize`` (set when keys are required) guards the public routes; the same routes under
+    ``/rpc/{engine.rpc_token}`` serve the client bindings, which cannot present a key.
+    """
     api = _DurableApi(engine)
-    app.router.add_post(PREFIX + "/orchestrators/{function_name}", api.start)
-    app.router.add_post(PREFIX + "/orchestrators/{function_name}/{instance_id}", api.start)
-    app.router.add_get(PREFIX + "/instances", api.list_instances)
-    app.router.add_get(PREFIX + "/instances/", api.list_instances)
-    app.router.add_delete(PREFIX + "/instances", api.purge_many)
-    app.router.add_delete(PREFIX + "/instances/", api.purge_many)
-    app.router.add_get(PREFIX + "/instances/{instance_id}", api.get_instance)
-    app.router.add_delete(PREFIX + "/instances/{instance_id}", api.purge_one)
-    app.router.add_post(PREFIX + "/instances/{instance_id}/raiseEvent/{event_name}", api.raise_event)
-    for operation in ("terminate", "suspend", "resume", "rewind", "restart"):
-        app.router.add_post(PREFIX + "/instances/{instance_id}/" + operation, getattr(api, operation))
-    app.router.add_post(PREFIX + "/entities/{entity_name}/{entity_key}", api.signal_entity)
-    app.router.add_get(PREFIX + "/entities/{entity_name}/{entity_key}", api.read_entity)
+    routes: list[tuple[str, str, Handler]] = [
+        ("POST", "/orchestrators/{function_name}", api.start),
+        ("POST", "/orchestrators/{function_name}/{instance_id}", api.start),
+        ("GET", "/instances", api.list_instances),
+        ("GET", "/instances/", api.list_instances),
+        ("DELETE", "/instances", api.purge_many),
+        ("DELETE", "/instances/", api.purge_many),
+        ("GET", "/instances/{instance_id}", api.get_instance),
+        ("DELETE", "/instances/{instance_id}", api.purge_one),
+        ("POST", "/instances/{instance_id}/raiseEvent/{event_name}", api.raise_event),
+        *(
+            ("POST", "/instances/{instance_id}/" + operation, getattr(api, operation))
+            for operation in ("terminate", "suspend", "resume", "rewind", "restart")
+        ),
+        ("POST", "/entities/{entity_name}/{entity_key}", api.signal_entity),
+        ("GET", "/entities/{entity_name}/{entity_key}", api.read_entity),
+    ]
+    for method, path, handler in routes:
+        app.router.add_route(method, PREFIX + path, _guarded(handler, authorize) if authorize else handler)
+        if engine.rpc_token:
+            app.router.add_route(method, f"{PREFIX}/rpc/{engine.rpc_token}{path}", handler)
+
+
+def _guarded(handler: Handler, authorize: Callable[[web.Request], bool]) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if not authorize(request):
+            return _json_response({"Message": _KEY_REQUIRED}, 401)
+        return await handler(request)
+
+    return guarded
 
 
 def _json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

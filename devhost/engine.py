@@ -449,8 +449,9 @@ Command = Callable[[Batch, _Effects], Any]
 class Engine:
     """An embedded Durable Functions backend for one indexed app.
 
-    The host sets ``base_url`` (and ``system_key`` when keys are required) before ``start()``. Tests may set
-    ``activity_overrides`` (name -> callable taking the decoded input) to replace activities with fakes.
+    The host sets ``base_url`` (and, when keys are required, ``system_key`` and ``rpc_token``) before
+    ``start()``. Tests may set ``activity_overrides`` (name -> callable taking the decoded input) to replace
+    activities with fakes.
     """
 
     def __init__(
@@ -469,6 +470,10 @@ class Engine:
         self.durable = durable
         self.base_url: str | None = None
         self.system_key: str | None = None
+        # When keys are required, client bindings reach the API through ``/rpc/{rpc_token}/`` under the
+        # webhook prefix: the SDK's client cannot add ``code=`` to the URLs it builds from ``rpcBaseUrl``, so
+        # that path plays the part of the Functions host's loopback-only RPC endpoint and is never printed.
+        self.rpc_token: str | None = None
         self.activity_overrides: dict[str, Callable[..., Any]] = {}
         # Tests turn this off while they arrange events, so a timer is not skipped before they get to it.
         self.skip_timers_when_idle = True
@@ -641,7 +646,7 @@ class Engine:
                 "managementUrls": management,
                 "baseUrl": webhooks,
                 "requiredQueryStringParameters": required,
-                "rpcBaseUrl": f"{webhooks}/",
+                "rpcBaseUrl": f"{webhooks}/rpc/{self.rpc_token}/" if self.rpc_token else f"{webhooks}/",
                 "httpBaseUrl": webhooks,
                 "maxGrpcMessageSizeInBytes": 0,
                 "grpcHttpClientTimeout": "00:01:40",

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 from collections.abc import Callable
@@ -182,6 +183,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     app[HOST_KEYS] = keys
     if keys is not None:
         engine.system_key = keys.system_keys["durabletask_extension"]
+        engine.rpc_token = secrets.token_urlsafe(32)
     executor = ThreadPoolExecutor(max_workers=options.worker_threads, thread_name_prefix="devhost-fn")
     blob_bindings = BlobBindings()
     invoker = FunctionInvoker(
@@ -211,7 +213,10 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
             return keys.accepts_admin_level(request_key(request))
         return keys.accepts_function_level(request_key(request))
 
-    add_durable_routes(app, engine)
+    def authorize_durable(request: web.Request) -> bool:
+        return authorize_system(request, "durabletask_extension")
+
+    add_durable_routes(app, engine, authorize=authorize_durable if keys is not None else None)
     EventGridWebhook(
         index, invoker, blob_event_handler=blobs.handle_blob_created, authorize=authorize_system
     ).add_routes(app)

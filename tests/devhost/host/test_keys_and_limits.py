@@ -1,5 +1,6 @@
 """--require-keys: function, admin and system keys from the data dir; request size limit."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +91,41 @@ def test_event_grid_webhook_requires_its_system_key(keyed_host: InProcessHost) -
     assert call("POST", url, body="[]").status == 401
     system_key = keys.system_keys["eventgrid_extension"]
     assert call("POST", url + f"&code={system_key}", body="[]").status == 404
+
+
+def test_durable_http_api_requires_its_system_key(keyed_host: InProcessHost) -> None:
+    keys = keys_of(keyed_host)
+    url = keyed_host.url("/runtime/webhooks/durabletask/instances")
+    assert call("GET", url).status == 401
+    assert call("GET", url + f"?code={keys.default_function_key}").status == 401
+    assert (
+        call("POST", keyed_host.url("/runtime/webhooks/durabletask/orchestrators/greet"), body='"x"').status
+        == 401
+    )
+    system_key = keys.system_keys["durabletask_extension"]
+    assert call("GET", url + f"?code={system_key}").status == 200
+    assert call("GET", url, headers={"x-functions-key": keys.master_key}).status == 200
+
+
+def test_management_urls_carry_the_key_and_client_bindings_need_none(keyed_host: InProcessHost) -> None:
+    started = call("POST", keyed_host.url("/api/orchestrators/greet"), body='"rpc"')
+    assert started.status == 202
+    urls = started.json()
+    instance_id = urls["id"]
+    # The client function reached the API without a key, through the binding's private RPC path ...
+    status = call("GET", keyed_host.url(f"/api/status/{instance_id}")).json()
+    assert status["instanceId"] == instance_id
+    # ... and the URLs it hands out work because they carry the system key.
+    system_key = keys_of(keyed_host).system_keys["durabletask_extension"]
+    assert f"code={system_key}" in urls["statusQueryGetUri"]
+    assert call("GET", urls["statusQueryGetUri"]).status in (200, 202)
+    without_key = urls["statusQueryGetUri"].split("?")[0]
+    assert call("GET", without_key).status == 401
+
+
+def test_the_rpc_path_is_private_to_the_running_host(keyed_host: InProcessHost) -> None:
+    binding = json.loads(keyed_host.engine.client_binding())
+    assert binding["rpcBaseUrl"].startswith(keyed_host.base_url + "/runtime/webhooks/durabletask/rpc/")
+    assert call("GET", binding["rpcBaseUrl"] + "instances").status == 200
+    guessed = keyed_host.url("/runtime/webhooks/durabletask/rpc/guess/instances")
+    assert call("GET", guessed).status == 404
