@@ -1,9 +1,12 @@
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdf
 import pytest
 
+from emulators.brain.resume import extract_profile
+from emulators.brain.screening import screen
 from emulators.personas import Behaviour, load_personas
 from samples.make_samples import CANDIDATES, write_all
 from shared.models import JobDefinition
@@ -61,3 +64,22 @@ def test_personas_load_in_the_acs_emulator() -> None:
     assert behaviours["cara-weak"] is Behaviour.ANSWERS_POORLY
     assert behaviours["ada-strong"] is Behaviour.ANSWERS_WELL
     assert "idempotent" in book.for_target("+14255550201").answer(1)
+
+
+@pytest.mark.parametrize("years_ahead", [0, 10])
+def test_each_samples_screening_is_what_the_demo_expects_today_and_years_from_now(years_ahead: int) -> None:
+    # A resume whose last role runs to "Present" gains experience as the calendar moves on, so an expected
+    # screening must hold for years to come, not just on the day the samples were written.
+    expectations = json.loads((SAMPLES / "expectations.json").read_text())
+    job = json.loads((SAMPLES / "jobs" / "python-backend-engineer.json").read_text())
+    now = datetime.now(UTC)
+    today = datetime(now.year + years_ahead, now.month, 1, tzinfo=UTC)
+    checked = 0
+    for candidate in CANDIDATES:
+        expected = expectations[candidate.key].get("screening")
+        if expected is None:
+            continue
+        profile = extract_profile("\n".join(candidate.lines), today=today)
+        assert screen(job, profile)["decision"] == expected, candidate.key
+        checked += 1
+    assert checked >= 5
