@@ -26,18 +26,20 @@ from devhost.engine import (
 PREFIX = "/runtime/webhooks/durabletask"
 CONTINUATION_HEADER = "x-ms-continuation-token"
 
-_KEY_REQUIRED = "the durabletask_extension system key or the master key is required (code or x-functions-key)"
+SYSTEM_KEY_NAME = "durabletask_extension"
+_KEY_REQUIRED = f"the {SYSTEM_KEY_NAME} system key or the master key is required (code or x-functions-key)"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def add_durable_routes(
-    app: web.Application, engine: Engine, authorize: Callable[[web.Request], bool] | None = None
+    app: web.Application, engine: Engine, authorize: Callable[[web.Request, str], bool] | None = None
 ) -> None:
     """Mount the Durable HTTP API routes of ``engine`` on ``app``.
 
-    ``authorize`` (set when keys are required) guards the public routes; the same routes under
-    ``/rpc/{engine.rpc_token}`` serve the client bindings, which cannot present a key.
+    ``authorize(request, extension)``, the host's system-key check, guards the public routes; the same routes
+    under ``/rpc/{engine.rpc_token}`` (only when keys are required) serve the client bindings, which cannot
+    present a key.
     """
     api = _DurableApi(engine)
     routes: list[tuple[str, str, Handler]] = [
@@ -63,9 +65,9 @@ def add_durable_routes(
             app.router.add_route(method, f"{PREFIX}/rpc/{engine.rpc_token}{path}", handler)
 
 
-def _guarded(handler: Handler, authorize: Callable[[web.Request], bool]) -> Handler:
+def _guarded(handler: Handler, authorize: Callable[[web.Request, str], bool]) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if not authorize(request):
+        if not authorize(request, SYSTEM_KEY_NAME):
             return _json_response({"Message": _KEY_REQUIRED}, 401)
         return await handler(request)
 

@@ -30,6 +30,7 @@ from azure.durable_functions.models.utils import http_utils as sdk_http_utils
 from devhost.admin import AdminInvoker
 from devhost.blob_bindings import BlobBindings
 from devhost.blob_triggers import BlobTriggerService
+from devhost.durable_api import SYSTEM_KEY_NAME as DURABLE_SYSTEM_KEY_NAME
 from devhost.durable_api import add_durable_routes
 from devhost.engine import Engine
 from devhost.eventgrid import EventGridWebhook
@@ -182,7 +183,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     keys = load_or_create_keys(options.data_dir) if options.require_keys else None
     app[HOST_KEYS] = keys
     if keys is not None:
-        engine.system_key = keys.system_keys["durabletask_extension"]
+        engine.system_key = keys.system_keys[DURABLE_SYSTEM_KEY_NAME]
         engine.rpc_token = secrets.token_urlsafe(32)
     executor = ThreadPoolExecutor(max_workers=options.worker_threads, thread_name_prefix="devhost-fn")
     blob_bindings = BlobBindings()
@@ -213,10 +214,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
             return keys.accepts_admin_level(request_key(request))
         return keys.accepts_function_level(request_key(request))
 
-    def authorize_durable(request: web.Request) -> bool:
-        return authorize_system(request, "durabletask_extension")
-
-    add_durable_routes(app, engine, authorize=authorize_durable if keys is not None else None)
+    add_durable_routes(app, engine, authorize=authorize_system)
     EventGridWebhook(
         index, invoker, blob_event_handler=blobs.handle_blob_created, authorize=authorize_system
     ).add_routes(app)
