@@ -159,7 +159,7 @@ def hang_up_call_service(request: HangUpCallInput) -> HangUpCallOutput:
 
 
 @bp.activity_trigger(input_name="payload")
-def place_interview_call(payload: dict[str, Any]) -> dict[str, Any]:
+def place_interview_call(payload: Any) -> dict[str, Any]:
     """Place the interview call; ``PlaceInterviewCallInput`` → ``PlaceInterviewCallOutput``."""
     return run_activity(
         "place_interview_call",
@@ -171,7 +171,7 @@ def place_interview_call(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def start_call_recording(payload: dict[str, Any]) -> dict[str, Any]:
+def start_call_recording(payload: Any) -> dict[str, Any]:
     """Start recording a connected call; ``StartCallRecordingInput`` → ``StartCallRecordingOutput``."""
     return run_activity(
         "start_call_recording",
@@ -183,6 +183,6 @@ def start_call_recording(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def hang_up_call(payload: dict[str, Any]) -> dict[str, Any]:
+def hang_up_call(payload: Any) -> dict[str, Any]:
     """Hang up a call; ``HangUpCallInput`` → ``HangUpCallOutput``."""
     return run_activity("hang_up_call", payload, HangUpCallInput, HangUpCallOutput, hang_up_call_service)

@@ -99,7 +99,7 @@ def extract_resume_text_service(request: ExtractResumeTextInput) -> ExtractResum
 
 
 @bp.activity_trigger(input_name="payload")
-def extract_resume_text(payload: dict[str, Any]) -> dict[str, Any]:
+def extract_resume_text(payload: Any) -> dict[str, Any]:
     """Extract a resume's text with Document Intelligence; ``ExtractResumeTextInput`` → ``...Output``."""
     return run_activity(
         "extract_resume_text",

@@ -21,6 +21,6 @@ def load_job_service(request: LoadJobInput) -> LoadJobOutput:
 
 
 @bp.activity_trigger(input_name="payload")
-def load_job(payload: dict[str, Any]) -> dict[str, Any]:
+def load_job(payload: Any) -> dict[str, Any]:
     """Load a job definition; ``LoadJobInput`` → ``LoadJobOutput``."""
     return run_activity("load_job", payload, LoadJobInput, LoadJobOutput, load_job_service)

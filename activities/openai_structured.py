@@ -237,7 +237,7 @@ def _keep_verbatim_evidence(score: InterviewScore, transcript: str) -> Interview
 
 
 @bp.activity_trigger(input_name="payload")
-def parse_candidate_profile(payload: dict[str, Any]) -> dict[str, Any]:
+def parse_candidate_profile(payload: Any) -> dict[str, Any]:
     """Extract a ``CandidateProfile`` from resume text; ``ParseCandidateProfileInput`` → ``...Output``."""
     return run_activity(
         "parse_candidate_profile",
@@ -249,7 +249,7 @@ def parse_candidate_profile(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def screen_candidate(payload: dict[str, Any]) -> dict[str, Any]:
+def screen_candidate(payload: Any) -> dict[str, Any]:
     """Screen a profile against a job; ``ScreenCandidateInput`` → ``ScreenCandidateOutput``."""
     return run_activity(
         "screen_candidate", payload, ScreenCandidateInput, ScreenCandidateOutput, screen_candidate_service
@@ -257,7 +257,7 @@ def screen_candidate(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def score_transcript(payload: dict[str, Any]) -> dict[str, Any]:
+def score_transcript(payload: Any) -> dict[str, Any]:
     """Score an interview transcript; ``ScoreTranscriptInput`` → ``ScoreTranscriptOutput``."""
     return run_activity(
         "score_transcript", payload, ScoreTranscriptInput, ScoreTranscriptOutput, score_transcript_service

@@ -149,7 +149,7 @@ def fetch_call_recording_service(
 
 
 @bp.activity_trigger(input_name="payload")
-def fetch_call_recording(payload: dict[str, Any]) -> dict[str, Any]:
+def fetch_call_recording(payload: Any) -> dict[str, Any]:
     """Stream every recording chunk into Blob; ``FetchCallRecordingInput`` → ``FetchCallRecordingOutput``."""
     return run_activity(
         "fetch_call_recording",

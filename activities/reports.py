@@ -135,7 +135,7 @@ def write_candidate_report_service(request: WriteCandidateReportInput) -> WriteC
 
 
 @bp.activity_trigger(input_name="payload")
-def write_candidate_report(payload: dict[str, Any]) -> dict[str, Any]:
+def write_candidate_report(payload: Any) -> dict[str, Any]:
     """Write the candidate report; ``WriteCandidateReportInput`` → ``WriteCandidateReportOutput``."""
     return run_activity(
         "write_candidate_report",

@@ -69,7 +69,7 @@ def schedule_interview_service(request: ScheduleInterviewInput) -> ScheduleInter
 
 
 @bp.activity_trigger(input_name="payload")
-def schedule_interview(payload: dict[str, Any]) -> dict[str, Any]:
+def schedule_interview(payload: Any) -> dict[str, Any]:
     """Choose and book an interview slot; ``ScheduleInterviewInput`` → ``ScheduleInterviewOutput``."""
     return run_activity(
         "schedule_interview",

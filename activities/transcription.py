@@ -196,7 +196,7 @@ def transcribe_recording_service(request: TranscribeRecordingInput) -> Transcrib
 
 
 @bp.activity_trigger(input_name="payload")
-def transcribe_recording(payload: dict[str, Any]) -> dict[str, Any]:
+def transcribe_recording(payload: Any) -> dict[str, Any]:
     """Transcribe a call recording; ``TranscribeRecordingInput`` → ``TranscribeRecordingOutput``."""
     return run_activity(
         "transcribe_recording",
