@@ -7,10 +7,30 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+IAC_VENV := .venv-iac
+IAC_STAMP := $(IAC_VENV)/.installed
+CHROMIUM ?= chromium
 
-.PHONY: demo test setup lint typecheck bench clean
+.PHONY: demo test setup test-setup chromium lint typecheck bench clean
 
 setup: $(STAMP) $(NPM_STAMP)
+
+# What only the tests need on top of the set-up: checkov in its own venv, and a system Chromium for the browser
+# tests (Debian's package; Playwright drives it because it cannot download a browser of its own offline).
+test-setup: setup $(IAC_STAMP) chromium
+
+$(IAC_STAMP): requirements-iac.txt
+	test -x $(IAC_VENV)/bin/python || $(PYTHON) -m venv $(IAC_VENV)
+	$(IAC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-iac.txt
+	touch $(IAC_STAMP)
+
+chromium:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the browser tests need Debian's chromium: run 'sudo apt-get install chromium' (or set CHROMIUM=path)"; exit 1; \
+	  fi; }
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +46,7 @@ $(NPM_STAMP): package.json package-lock.json
 demo: setup
 	$(PY) -m hireflow demo
 
-test: setup
+test: test-setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -44,4 +64,4 @@ bench: setup
 	$(PY) bench/engine.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(IAC_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage
