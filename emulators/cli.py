@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from emulators.faults import FaultSettings, FaultSpecError, parse_fault_spec
 from emulators.openai_service import (
@@ -37,13 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--acs-port", type=int, default=None, help="HTTPS port for ACS (default: port + 1, or free)"
     )
-    start.add_argument("--events-url", default=None, help="Event Grid subscriber for recording events")
+    start.add_argument(
+        "--events-url",
+        default=None,
+        help="Event Grid subscriber for recording events (a URL with a key belongs in --events-url-file)",
+    )
+    start.add_argument(
+        "--events-url-file",
+        type=Path,
+        default=None,
+        help="read the Event Grid subscriber URL from this file: a webhook URL carries its system key in "
+        "?code=, and a command line is visible to every user of the machine and copied into logs",
+    )
     start.add_argument("--faults", default="", help="e.g. 'openai:429=0.2,500=0.05;docintel:503=0.1'")
     start.add_argument(
         "--seed", type=int, default=0, help="seed of fault injection and of the generated keys"
     )
     start.add_argument(
-        "--settings-out", type=Path, default=None, help="write the app settings to this JSON file"
+        "--settings-out",
+        type=Path,
+        default=None,
+        help="where to write the app settings, keys included (default: settings.json in the data dir); "
+        "the output names this file and never prints a key",
     )
     start.add_argument(
         "--data-dir",
@@ -102,10 +119,67 @@ def options_from(args: argparse.Namespace) -> EmulatorOptions:
     )
 
 
-async def serve(options: EmulatorOptions, settings_out: Path | None) -> None:
-    """Start, announce endpoints and settings, wait for SIGINT/SIGTERM, stop."""
+def write_settings_file(settings: Mapping[str, str], path: Path) -> None:
+    """Write ``settings`` to ``path`` atomically (readers never see half a file), mode 0600: it holds keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(settings_json(settings))
+    os.chmod(temporary, 0o600)  # an existing file keeps its old mode through O_CREAT
+    temporary.replace(path)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats log records with every known secret replaced, whatever a library put into the message.
+
+    Event Grid delivery errors name the subscriber URL, whose ``?code=`` is the receiver's system key; an
+    SDK error may quote a header. Redacting at the one handler covers them all.
+    """
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        # Longest first, so a key inside a connection string never leaves the rest of the string behind.
+        self._secrets = sorted({secret for secret in secrets if len(secret) >= 8}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format ``record`` and replace every secret with ``[redacted]``."""
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def secret_values(settings: Mapping[str, str], events_url: str | None) -> list[str]:
+    """Every value that must never be printed: keys, the connection string and its access key, URL keys."""
+    found = [
+        value
+        for name, value in settings.items()
+        if value and (name.endswith(("_KEY", "_SECRET")) or "CONNECTION_STRING" in name)
+    ]
+    for name, value in settings.items():
+        if "CONNECTION_STRING" in name:
+            found += [
+                part.split("=", 1)[1] for part in value.split(";") if part.lower().startswith("accesskey=")
+            ]
+    if events_url:
+        found += [value for _, value in parse_qsl(urlsplit(events_url).query)]
+    return found
+
+
+def _log_to_stderr_redacted(secrets: Sequence[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
+async def serve(options: EmulatorOptions, settings_out: Path) -> None:
+    """Start, announce endpoints and where the settings are, wait for SIGINT/SIGTERM, stop."""
     server = EmulatorServer(options)
     settings = await server.start()
+    _log_to_stderr_redacted(secret_values(settings, options.events_url))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -115,18 +189,14 @@ async def serve(options: EmulatorOptions, settings_out: Path | None) -> None:
         print(f"Document Intelligence (http):      {settings['DOCUMENT_INTELLIGENCE_ENDPOINT']}", flush=True)
         print(f"ACS Call Automation (https):       {settings['ACS_ENDPOINT']}", flush=True)
         print(f"Recording download proxy:          {settings['ACS_RECORDING_PROXY_URL']}", flush=True)
+        # Keys and the connection string go to a file readable by its owner only, never to the output:
+        # logs are collected, shared and pasted into issues.
+        write_settings_file(settings, settings_out)
+        print(f"Settings (keys, connection string, CA_BUNDLE) written to {settings_out}", flush=True)
         print(
-            "Settings (trust CA_BUNDLE via REQUESTS_CA_BUNDLE / SSL_CERT_FILE or connection_verify):",
+            "For the ACS endpoint trust CA_BUNDLE (REQUESTS_CA_BUNDLE, SSL_CERT_FILE or connection_verify)",
             flush=True,
         )
-        for key, value in sorted(settings.items()):
-            print(f"  {key}={value}", flush=True)
-        if settings_out is not None:
-            settings_out.parent.mkdir(parents=True, exist_ok=True)
-            temporary = settings_out.with_suffix(settings_out.suffix + ".tmp")
-            temporary.write_text(settings_json(settings))
-            temporary.replace(settings_out)  # readers never see a half-written file
-            print(f"Settings written to {settings_out}", flush=True)
         print(f"emulators ready on http://127.0.0.1:{server.http_port} and https://127.0.0.1:{server.https_port}",
               flush=True)  # fmt: skip
         await stop.wait()
@@ -143,5 +213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FaultSpecError as error:
         print(f"error: --faults: {error}", file=sys.stderr)
         return 2
-    asyncio.run(serve(options_from(args), args.settings_out))
+    if args.events_url_file is not None:
+        try:
+            args.events_url = args.events_url_file.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            print(f"error: --events-url-file: {error}", file=sys.stderr)
+            return 2
+        if not args.events_url:
+            print(f"error: --events-url-file: {args.events_url_file} is empty", file=sys.stderr)
+            return 2
+    settings_out = args.settings_out or args.data_dir / "settings.json"
+    asyncio.run(serve(options_from(args), settings_out))
     return 0
