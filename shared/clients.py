@@ -1,8 +1,11 @@
 """Cached SDK client factories: each client is built once per process from ``get_settings()``.
 
-Keys and connection strings are used when configured (locally: the emulators and Azurite); otherwise a single
-``DefaultAzureCredential`` (managed identity on Azure) authenticates every client. Tests swap a client with
-:func:`override_client` or rebuild everything from fresh settings with :func:`reset_clients`.
+Keys and connection strings are used when configured, which only the local profile allows (the emulators
+and Azurite); otherwise a single ``DefaultAzureCredential`` (the user-assigned managed identity on Azure,
+chosen by ``AZURE_CLIENT_ID``) authenticates every client. Every client honours
+``HTTP_CONNECT_TIMEOUT_SECONDS`` and ``HTTP_TIMEOUT_SECONDS`` (the read timeout), so a hung service fails
+one attempt instead of blocking an activity. Tests swap a client with :func:`override_client` or rebuild
+everything from fresh settings with :func:`reset_clients`.
 """
 
 from __future__ import annotations
@@ -65,6 +68,14 @@ def reset_clients() -> None:
             close()
 
 
+def _transport_timeouts(settings: Settings) -> dict[str, Any]:
+    """azure-core transport timeouts: seconds to connect, and seconds to wait for each read of a response."""
+    return {
+        "connection_timeout": settings.http_connect_timeout_seconds,
+        "read_timeout": settings.http_timeout_seconds,
+    }
+
+
 def _missing(setting: str) -> PermanentError:
     return PermanentError(ErrorCode.CONFIGURATION, f"app setting {setting} is not configured")
 
@@ -72,9 +83,12 @@ def _missing(setting: str) -> PermanentError:
 def credential() -> TokenCredential:
     """Return the process-wide ``DefaultAzureCredential`` (managed identity on Azure)."""
 
-    def build(_: Settings) -> TokenCredential:
+    def build(settings: Settings) -> TokenCredential:
         from azure.identity import DefaultAzureCredential
 
+        # A Function App may carry several identities: AZURE_CLIENT_ID names the user-assigned one to use.
+        if settings.azure_client_id:
+            return DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
         return DefaultAzureCredential()
 
     return _cached("credential", build)
@@ -86,18 +100,11 @@ def blob_service_client() -> BlobServiceClient:
     def build(settings: Settings) -> BlobServiceClient:
         from azure.storage.blob import BlobServiceClient
 
-        timeout = settings.http_timeout_seconds
+        timeouts = _transport_timeouts(settings)
         if settings.storage_connection_string:
-            return BlobServiceClient.from_connection_string(
-                settings.storage_connection_string, connection_timeout=10, read_timeout=timeout
-            )
+            return BlobServiceClient.from_connection_string(settings.storage_connection_string, **timeouts)
         if settings.storage_account_url:
-            return BlobServiceClient(
-                settings.storage_account_url,
-                credential=credential(),
-                connection_timeout=10,
-                read_timeout=timeout,
-            )
+            return BlobServiceClient(settings.storage_account_url, credential=credential(), **timeouts)
         raise _missing("AzureWebJobsStorage or STORAGE_ACCOUNT_URL")
 
     return _cached("blob_service_client", build)
@@ -122,8 +129,7 @@ def document_intelligence_client() -> DocumentIntelligenceClient:
             settings.document_intelligence_endpoint,
             auth,
             retry_total=0,
-            connection_timeout=10,
-            read_timeout=settings.http_timeout_seconds,
+            **_transport_timeouts(settings),
         )
 
     return _cached("document_intelligence_client", build)
@@ -134,7 +140,7 @@ def openai_client() -> AzureOpenAI:
 
     def build(settings: Settings) -> AzureOpenAI:
         from azure.identity import get_bearer_token_provider
-        from openai import AzureOpenAI
+        from openai import AzureOpenAI, Timeout
 
         if not settings.openai_endpoint:
             raise _missing("AZURE_OPENAI_ENDPOINT")
@@ -142,7 +148,7 @@ def openai_client() -> AzureOpenAI:
             "azure_endpoint": settings.openai_endpoint,
             "api_version": settings.openai_api_version,
             "max_retries": settings.openai_max_retries,
-            "timeout": settings.http_timeout_seconds,
+            "timeout": Timeout(settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds),
         }
         if settings.openai_api_key:
             return AzureOpenAI(api_key=settings.openai_api_key, **common)
@@ -162,7 +168,8 @@ def call_automation_client() -> CallAutomationClient:
     def build(settings: Settings) -> CallAutomationClient:
         from azure.communication.callautomation import CallAutomationClient
 
-        transport: dict[str, Any] = {"retry_total": 0, "connection_timeout": 10}
+        # SDK retries stay off: the orchestrator's RetryOptions and the question flow's own retries own them.
+        transport: dict[str, Any] = {"retry_total": 0, **_transport_timeouts(settings)}
         if settings.ca_bundle:
             transport["connection_verify"] = settings.ca_bundle
         if settings.acs_connection_string:
@@ -190,7 +197,7 @@ def recording_download_client() -> CallAutomationClient:
             raise _missing("ACS_CONNECTION_STRING")
         transport: dict[str, Any] = {
             "retry_total": 0,
-            "connection_timeout": 10,
+            **_transport_timeouts(settings),
             "proxies": {"https": settings.acs_recording_proxy_url},
         }
         if settings.ca_bundle:

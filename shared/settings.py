@@ -8,12 +8,24 @@ use, so a missing setting fails the function that needs it rather than the index
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PLACEHOLDER_MARKERS", "Settings", "get_settings", "reset_settings", "setting_keys"]
+__all__ = [
+    "ACS_OPENID_CONFIGURATION_PATH",
+    "ACS_OPENID_CONFIGURATION_URL",
+    "EMULATED_ACS_IMMUTABLE_RESOURCE_ID",
+    "PLACEHOLDER_MARKERS",
+    "Settings",
+    "get_settings",
+    "reset_settings",
+    "setting_keys",
+]
 
 # Values that mean "fill me in": refused outside the local profile so a half-configured app fails loudly.
 PLACEHOLDER_MARKERS = (
@@ -93,7 +105,16 @@ class Settings(BaseSettings):
     acs_caller_phone_number: str = Field(
         default="+15550100000", validation_alias=_alias("ACS_CALLER_PHONE_NUMBER")
     )
+    # Key of the per-interview callback token (an HMAC of the instance id); never sent itself.
     acs_callback_secret: str | None = Field(default=None, validation_alias=_alias("ACS_CALLBACK_SECRET"))
+    # Mid-call callbacks carry a JWT signed by ACS: its audience is the resource's immutable id, its keys come
+    # from this OpenID configuration (locally: the emulator's, derived from its endpoint when unset).
+    acs_immutable_resource_id: str | None = Field(
+        default=None, validation_alias=_alias("ACS_IMMUTABLE_RESOURCE_ID")
+    )
+    acs_openid_configuration_url: str | None = Field(
+        default=None, validation_alias=_alias("ACS_OPENID_CONFIGURATION_URL")
+    )
     callback_base_url: str = Field(
         default="http://127.0.0.1:7071", validation_alias=_alias("CALLBACK_BASE_URL")
     )
@@ -105,6 +126,11 @@ class Settings(BaseSettings):
     ca_bundle: str | None = Field(default=None, validation_alias=_alias("CA_BUNDLE"))
 
     http_timeout_seconds: float = Field(default=60.0, gt=0, validation_alias=_alias("HTTP_TIMEOUT_SECONDS"))
+    http_connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias=_alias("HTTP_CONNECT_TIMEOUT_SECONDS")
+    )
+    # Client id of the user-assigned managed identity on Azure (DefaultAzureCredential's choice of identity).
+    azure_client_id: str | None = Field(default=None, validation_alias=_alias("AZURE_CLIENT_ID"))
 
     # Business rules (pure functions in shared.decisions take these as arguments).
     screening_advance_threshold: float = Field(
@@ -156,6 +182,115 @@ class Settings(BaseSettings):
             raise ValueError("ACS_CALLBACK_SECRET must be at least 16 characters outside the local profile")
         if self.ca_bundle is not None or self.acs_recording_proxy_url is not None:
             raise ValueError("CA_BUNDLE and ACS_RECORDING_PROXY_URL are for the local emulators only")
+        self._refuse_keys_and_unreachable_endpoints()
+
+    def _refuse_keys_and_unreachable_endpoints(self) -> None:
+        # On Azure every client authenticates with the managed identity: a key left in the settings would
+        # silently bypass it (and a storage key defeats shared-key-disabled storage).
+        key_settings = {
+            "AzureWebJobsStorage": self.storage_connection_string,
+            "AZURE_OPENAI_API_KEY": self.openai_api_key,
+            "DOCUMENT_INTELLIGENCE_API_KEY": self.document_intelligence_api_key,
+            "ACS_CONNECTION_STRING": self.acs_connection_string,
+        }
+        for key, value in key_settings.items():
+            if value:
+                raise ValueError(
+                    f"{key} is a key-based setting; HIREFLOW_PROFILE=azure authenticates with the managed "
+                    "identity: remove it (keys and connection strings are for HIREFLOW_PROFILE=local)"
+                )
+        endpoints = {
+            "STORAGE_ACCOUNT_URL": self.storage_account_url,
+            "AZURE_OPENAI_ENDPOINT": self.openai_endpoint,
+            "DOCUMENT_INTELLIGENCE_ENDPOINT": self.document_intelligence_endpoint,
+            "ACS_ENDPOINT": self.acs_endpoint,
+        }
+        for key, value in endpoints.items():
+            if not value:
+                raise ValueError(f"{key} is required with HIREFLOW_PROFILE=azure")
+            # Bearer tokens are refused over plain http by azure-core, and nothing on Azure serves http.
+            if not value.lower().startswith("https://"):
+                raise ValueError(f"{key} must be an https URL with HIREFLOW_PROFILE=azure, got {value!r}")
+        if not self.acs_immutable_resource_id:
+            raise ValueError(
+                "ACS_IMMUTABLE_RESOURCE_ID is required with HIREFLOW_PROFILE=azure: it is the audience of "
+                "the JWT ACS signs its callbacks with"
+            )
+        _require_public_https("CALLBACK_BASE_URL", self.callback_base_url)
+        if self.acs_openid_configuration_url:
+            _require_public_https("ACS_OPENID_CONFIGURATION_URL", self.acs_openid_configuration_url)
+        if _is_placeholder_phone_number(self.acs_caller_phone_number):
+            raise ValueError(
+                f"ACS_CALLER_PHONE_NUMBER {self.acs_caller_phone_number!r} is a placeholder (not E.164, or a "
+                "fictional 555 number); set the number acquired for the ACS resource"
+            )
+
+    @property
+    def acs_callback_audience(self) -> str:
+        """The ``aud`` a mid-call callback's JWT must carry: the ACS resource's immutable id."""
+        if self.acs_immutable_resource_id:
+            return self.acs_immutable_resource_id
+        # Only reachable locally (the azure profile requires the setting): the ACS emulator's default id.
+        return EMULATED_ACS_IMMUTABLE_RESOURCE_ID
+
+    @property
+    def acs_callback_openid_configuration_url(self) -> str:
+        """Where the keys and issuer of callback JWTs are published.
+
+        On Azure ACS's own configuration; locally the emulator serves one at the same path on its endpoint.
+        """
+        if self.acs_openid_configuration_url:
+            return self.acs_openid_configuration_url
+        if self.is_local:
+            endpoint = self.acs_endpoint or _endpoint_of_connection_string(self.acs_connection_string)
+            if endpoint:
+                return f"{endpoint.rstrip('/')}{ACS_OPENID_CONFIGURATION_PATH}"
+        return ACS_OPENID_CONFIGURATION_URL
+
+
+# Path of ACS's OpenID configuration for Call Automation callbacks (the emulator serves the same path).
+ACS_OPENID_CONFIGURATION_PATH = "/calling/.well-known/acsopenidconfiguration"
+ACS_OPENID_CONFIGURATION_URL = (
+    f"https://acscallautomation.communication.azure.com{ACS_OPENID_CONFIGURATION_PATH}"
+)
+# The immutable resource id the local ACS emulator signs callbacks for unless told another one.
+EMULATED_ACS_IMMUTABLE_RESOURCE_ID = "e3a1a7ed-0000-4000-8000-00000000ac50"
+# NANP numbers the 555 area code or the 555-0100..0199 exchange block are reserved for fiction.
+_FICTIONAL_NUMBER = re.compile(r"\+1(555\d{7}|\d{3}55501\d{2})")
+
+
+def _is_placeholder_phone_number(number: str) -> bool:
+    if re.fullmatch(r"\+[1-9]\d{6,14}", number) is None:
+        return True
+    if number.startswith("+1") and len(number) != 12:  # NANP numbers have ten digits after the country code
+        return True
+    return _FICTIONAL_NUMBER.fullmatch(number) is not None
+
+
+def _endpoint_of_connection_string(connection_string: str | None) -> str | None:
+    for part in (connection_string or "").split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "endpoint" and value.strip():
+            return value.strip()
+    return None
+
+
+def _require_public_https(key: str, url: str) -> None:
+    """Refuse a URL that Azure services could not call back: plain http, loopback, private or unspecified."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ValueError(f"{key} must be an https URL with HIREFLOW_PROFILE=azure, got {url!r}")
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        raise ValueError(f"{key} must not be a loopback address with HIREFLOW_PROFILE=azure, got {url!r}")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if address.is_loopback or address.is_unspecified or address.is_private or address.is_link_local:
+        raise ValueError(
+            f"{key} must be a public address ACS can reach with HIREFLOW_PROFILE=azure, got {url!r}"
+        )
 
 
 def setting_keys() -> list[str]:

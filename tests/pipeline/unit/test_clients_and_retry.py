@@ -2,7 +2,6 @@ from collections.abc import Iterator
 
 import azure.durable_functions as df
 import pytest
-from azure.identity import DefaultAzureCredential
 
 from shared import clients, retry
 from shared.errors import ErrorCode, PermanentError
@@ -13,29 +12,14 @@ from shared.settings import reset_settings, setting_keys
 def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     for key in setting_keys():
         monkeypatch.delenv(key, raising=False)
+    # The azure profile refuses to start without its endpoints (tests/pipeline/unit/test_azure_profile.py);
+    # these tests look at what the factories do with whatever local settings are present.
+    monkeypatch.setenv("HIREFLOW_PROFILE", "local")
     reset_settings()
     clients.reset_clients()
     yield monkeypatch
     clients.reset_clients()
     reset_settings()
-
-
-def test_without_keys_every_client_uses_the_one_managed_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORAGE_ACCOUNT_URL", "https://account.blob.core.windows.net")
-    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://resource.openai.azure.com/")
-    monkeypatch.setenv("DOCUMENT_INTELLIGENCE_ENDPOINT", "https://resource.cognitiveservices.azure.com/")
-    monkeypatch.setenv("ACS_ENDPOINT", "https://resource.communication.azure.com/")
-    credential = clients.credential()
-    assert isinstance(credential, DefaultAzureCredential)
-    assert clients.credential() is credential
-    blob = clients.blob_service_client()
-    assert blob.credential is credential
-    assert clients.blob_service_client() is blob
-    assert clients.openai_client()._azure_ad_token_provider is not None
-    assert clients.document_intelligence_client() is clients.document_intelligence_client()
-    acs = clients.call_automation_client()
-    # Without a recording proxy, recordings download through the same client.
-    assert clients.recording_download_client() is acs
 
 
 def test_keys_and_connection_strings_win_locally(monkeypatch: pytest.MonkeyPatch) -> None:
