@@ -211,10 +211,13 @@ def run_demo(
     out: TextIO = sys.stdout,
     live: bool | None = None,
     keep_running: bool = False,
+    require_keys: bool = True,
 ) -> int:
     """Run the demo in ``work_dir`` (emptied first); returns the exit status.
 
     With ``keep_running`` the stack keeps serving after the summary (reports, the API, the CLI) until Ctrl-C.
+    ``require_keys`` (the default) enforces function and system keys as Azure does; the keys stay in their
+    file and are never printed.
     """
     started = time.monotonic()
     samples = load_samples()
@@ -222,16 +225,22 @@ def run_demo(
         shutil.rmtree(work_dir)
     out.write(f"hireflow demo: starting Azurite, the emulators and devhost (logs in {work_dir / 'logs'})\n")
     out.flush()
-    with LocalStack(StackOptions(work_dir=work_dir)) as stack:
+    with LocalStack(StackOptions(work_dir=work_dir, require_keys=require_keys)) as stack:
+        keys_note = (
+            f"function key required, as on Azure (keys in {stack.keys_file})"
+            if stack.keys_file
+            else "no keys required"
+        )
         out.write(
-            f"  devhost (the Functions app):  {stack.api_url}/api\n"
+            f"  devhost (the Functions app):  {stack.api_url}/api ({keys_note})\n"
             f"  emulators (OpenAI, DocIntel): {stack.emulators_url}\n"
+            f"  emulator keys and endpoints:  {stack.emulator_settings_file}\n"
             f"  ready in {time.monotonic() - started:.1f} s; time is skipped: interview slots and "
             "call retries days away pass in about a second\n"
         )
         jobs = stack.seed_jobs()
         out.write(f"Seeded job(s): {', '.join(jobs)}\n")
-        client = HireflowClient(stack.api_url)
+        client = HireflowClient(stack.api_url, function_key=stack.function_key)
         blobs = stack.blob_service()
         results: list[DemoResult] = []
         for sample in samples:
@@ -255,9 +264,14 @@ def run_demo(
         else:
             out.write(f"\nAll {len(results)} candidates reached their expected state in {elapsed:.1f} s.\n")
         if keep_running:
+            key_hint = (
+                f" (with HIREFLOW_KEY set to functionKeys.default of {stack.keys_file})"
+                if stack.keys_file
+                else ""
+            )
             out.write(
                 "Serving until Ctrl-C; try: python -m hireflow list python-backend-engineer "
-                f"--url {stack.api_url}\n"
+                f"--url {stack.api_url}{key_hint}\n"
             )
             out.flush()
             while True:
@@ -280,6 +294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--keep-running", action="store_true", help="keep the stack serving after the summary, until Ctrl-C"
     )
+    parser.add_argument(
+        "--no-keys",
+        action="store_true",
+        help="serve the API without function keys (as func start does); by default keys are required, as "
+        "on Azure",
+    )
     args = parser.parse_args(argv)
     # SIGTERM stops the stack the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
@@ -289,6 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout_s=args.timeout,
             live=False if args.plain else None,
             keep_running=args.keep_running,
+            require_keys=not args.no_keys,
         )
     except StackError as error:
         print(f"hireflow demo: the local stack failed: {error}", file=sys.stderr)

@@ -9,6 +9,13 @@ with the tail of its log.
 Start order matters: the ACS emulator must know where to push Event Grid events (devhost's Event Grid webhook
 for the recording trigger) before devhost exists, so devhost's port is probed free first and the emulators are
 told the URL it will have.
+
+Keys: with ``require_keys`` (or ``--require-keys`` among ``devhost_args``) devhost enforces function, admin
+and system keys as Azure does. The webhook URL the emulator pushes to must then carry the Event Grid
+extension's system key, which devhost only generates when it starts; so the stack has the keys file created
+in devhost's data dir first (devhost keeps the keys it finds there) and gives the emulator the keyed URL
+through a file, because a command line is visible to every user and copied into the logs. No key is ever
+printed: the stack's ``keys_file`` says where they are.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import IO
+from urllib.parse import quote
 
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
@@ -106,6 +114,14 @@ class StackOptions:
     recording_voice: str = "tones"
     """How the ACS emulator's recordings sound: ``tones`` are made at once; ``espeak-ng`` speech takes about
     a second per interview, long enough for skipped time to fire the recording deadline first."""
+    require_keys: bool = False
+    """Enforce function, admin and system keys as Azure does (also implied by ``--require-keys`` in
+    ``devhost_args``)."""
+
+    @property
+    def keyed(self) -> bool:
+        """Whether devhost runs with keys enforced."""
+        return self.require_keys or "--require-keys" in self.devhost_args
 
 
 class ServiceProcess:
@@ -213,7 +229,8 @@ class LocalStack:
 
     Attributes, once entered: ``api_url`` (devhost's base URL; the HTTP API is under ``/api``), ``settings``
     (every app setting devhost was started with), ``storage_connection_string``, ``emulators_url`` (the plain
-    HTTP emulator site, admin and stats included), ``logs_dir``.
+    HTTP emulator site, admin and stats included), ``logs_dir``, ``emulator_settings_file`` and, when keyed,
+    ``keys_file``, ``function_key`` (for the HTTP API), ``master_key`` and ``system_keys`` (by extension).
     """
 
     def __init__(self, options: StackOptions) -> None:
@@ -225,6 +242,11 @@ class LocalStack:
         self.storage_connection_string = ""
         self.settings: Mapping[str, str] = MappingProxyType({})
         self.azurite: AzuriteInstance | None = None
+        self.keys_file: Path | None = None
+        self.function_key: str | None = None
+        self.master_key: str | None = None
+        self.system_keys: Mapping[str, str] = MappingProxyType({})
+        self.emulator_settings_file = self.work_dir / "emulators" / "settings.json"
         self._devhost_port = 0
         self._services: list[ServiceProcess] = []
         self._devhost: ServiceProcess | None = None
@@ -253,6 +275,8 @@ class LocalStack:
         self._start_azurite()
         self._devhost_port = free_port()
         self.api_url = f"http://127.0.0.1:{self._devhost_port}"
+        if self.options.keyed:
+            self._create_devhost_keys()
         emulator_settings = self._start_emulators()
         self.settings = MappingProxyType(self._app_settings(emulator_settings))
         self.start_devhost()
@@ -290,8 +314,29 @@ class LocalStack:
         self.azurite = instance
         self.storage_connection_string = instance.connection_string
 
+    def _create_devhost_keys(self) -> None:
+        # devhost reads the keys file of its data dir and keeps the keys it finds; creating it now gives the
+        # stack the Event Grid system key before devhost runs, as Azure has it before any event is pushed.
+        from devhost.keys import load_or_create_keys
+
+        keys = load_or_create_keys(self.work_dir / "devhost")
+        self.keys_file = keys.path
+        self.function_key = keys.default_function_key
+        self.master_key = keys.master_key
+        self.system_keys = MappingProxyType(dict(keys.system_keys))
+
+    def _events_url_file(self) -> Path:
+        """Write the (keyed) webhook URL the emulator pushes recording events to; only the owner reads it."""
+        path = self.work_dir / "emulators" / "events-url"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(self.event_grid_url(RECORDING_TRIGGER, keyed=True) + "\n")
+        return path
+
     def _start_emulators(self) -> dict[str, str]:
-        settings_path = self.work_dir / "emulators" / "settings.json"
+        settings_path = self.emulator_settings_file
         settings_path.unlink(missing_ok=True)
         personas = self.options.personas or SAMPLES_DIR / "personas.json"
         command = [
@@ -303,8 +348,8 @@ class LocalStack:
             "0",
             "--acs-port",
             "0",
-            "--events-url",
-            self.event_grid_url(RECORDING_TRIGGER),
+            "--events-url-file",
+            str(self._events_url_file()),
             "--settings-out",
             str(settings_path),
             "--data-dir",
@@ -354,6 +399,8 @@ class LocalStack:
             command += ["--time-scale", str(self.options.time_scale)]
         elif self.options.skip_timers:
             command += ["--skip-timers", "--skip-timers-quiet", str(self.options.skip_timers_quiet_s)]
+        if self.options.require_keys and "--require-keys" not in self.options.devhost_args:
+            command.append("--require-keys")
         return command + list(self.options.devhost_args)
 
     def start_devhost(self) -> None:
@@ -384,9 +431,44 @@ class LocalStack:
 
     # ------------------------------------------------------------------ helpers
 
-    def event_grid_url(self, function_name: str) -> str:
-        """Return devhost's Event Grid webhook URL for an ``eventGridTrigger`` function."""
-        return f"{self.api_url}/runtime/webhooks/eventgrid?functionName={function_name}"
+    def event_grid_url(self, function_name: str, *, keyed: bool = False) -> str:
+        """Return devhost's Event Grid webhook URL for an ``eventGridTrigger`` function.
+
+        With ``keyed`` and a keyed stack the URL carries the Event Grid extension's system key in ``code``, as
+        an Azure Event Grid subscription's endpoint does; it is then a secret, not something to print.
+        """
+        url = f"{self.api_url}/runtime/webhooks/eventgrid?functionName={function_name}"
+        system_key = self.system_keys.get("eventgrid_extension")
+        if keyed and system_key:
+            url += f"&code={quote(system_key, safe='')}"
+        return url
+
+    def durable_api_headers(self) -> dict[str, str]:
+        """Headers for devhost's Durable HTTP API: its system key when keyed (the Durable extension's)."""
+        system_key = self.system_keys.get("durabletask_extension")
+        return {"x-functions-key": system_key} if system_key else {}
+
+    def secret_values(self) -> list[str]:
+        """Every secret the stack knows (keys, connection strings, the callback secret), for log scans."""
+        found = [self.storage_connection_string] if self.storage_connection_string else []
+        for name, value in self.settings.items():
+            connection_string = "CONNECTION_STRING" in name or name == "AzureWebJobsStorage"
+            if value and (name.endswith(("_KEY", "_SECRET")) or connection_string):
+                found.append(value)
+            if value and connection_string:
+                found += [
+                    part.split("=", 1)[1]
+                    for part in value.split(";")
+                    if part.lower().startswith(("accesskey=", "accountkey=")) and "=" in part
+                ]
+        found += [key for key in (self.function_key, self.master_key) if key]
+        found += list(self.system_keys.values())
+        if self.keys_file is not None and self.keys_file.is_file():
+            document = json.loads(self.keys_file.read_text(encoding="utf-8"))
+            found += [str(document.get("masterKey") or "")]
+            for section in ("functionKeys", "systemKeys"):
+                found += [str(value) for value in dict(document.get(section) or {}).values()]
+        return sorted({value for value in found if value})
 
     def blob_service(self) -> BlobServiceClient:
         """Return a Blob client on the stack's Azurite."""

@@ -35,7 +35,7 @@ def sample(key: str) -> SampleCandidate:
 
 def follow(stack: LocalStack, candidates: Mapping[str, SampleCandidate]) -> dict[str, DemoResult]:
     """Follow each candidate id until it ends (or the timeout), answering reviews as the demo does."""
-    client = HireflowClient(stack.api_url)
+    client = HireflowClient(stack.api_url, function_key=stack.function_key)
     results = [DemoResult(sample, candidate_id, {}) for candidate_id, sample in candidates.items()]
     board = ProgressBoard(io.StringIO(), {s.key: s.key for s in candidates.values()}, live=False)
     follow_candidates(stack, client, results, board, time.monotonic() + FOLLOW_TIMEOUT_S)
@@ -57,22 +57,43 @@ def wait_for_candidate(client: HireflowClient, candidate_id: str, timeout: float
         time.sleep(0.1)
 
 
-def get_json(url: str) -> Any:
+def get_json(url: str, headers: Mapping[str, str] | None = None) -> Any:
     """GET ``url`` and decode its JSON body."""
-    with urllib.request.urlopen(url, timeout=10) as response:
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def history_event_names(stack: LocalStack, instance_id: str) -> list[str]:
     """Names of the external events an instance received, from the Durable HTTP API's history."""
     status = get_json(
-        f"{stack.api_url}/runtime/webhooks/durabletask/instances/{instance_id}?showHistory=true"
+        f"{stack.api_url}/runtime/webhooks/durabletask/instances/{instance_id}?showHistory=true",
+        stack.durable_api_headers(),
     )
     return [
         str(event.get("Name"))
         for event in status.get("historyEvents") or status.get("history") or []
         if event.get("EventType") in ("EventRaised", 15)
     ]
+
+
+def secrets_in_logs(logs_dir: Path, secrets: list[str]) -> dict[str, int]:
+    """How often any of ``secrets`` appears in each log file under ``logs_dir`` (files with no hit left out).
+
+    Values are searched as written and URL-encoded, since a key may travel in a query string.
+    """
+    from urllib.parse import quote
+
+    needles = {form for secret in secrets for form in (secret, quote(secret, safe=""))}
+    hits: dict[str, int] = {}
+    for path in sorted(logs_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        count = sum(text.count(needle) for needle in needles)
+        if count:
+            hits[path.name] = count
+    return hits
 
 
 def report_pages(stack: LocalStack) -> list[str]:

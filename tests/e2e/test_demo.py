@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from hireflow.azurite import REPO_ROOT
 from hireflow.demo import decide_review, rank
+from tests.e2e.support import secrets_in_logs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.subprocess]
 
@@ -28,6 +30,22 @@ def test_the_demo_exits_0_with_a_ranked_table(tmp_path: Path) -> None:
     assert "/report" in result.stdout
     assert (tmp_path / "demo" / "logs" / "devhost.log").is_file()
     assert processes_mentioning(str(tmp_path / "demo")) == [], "a service outlived the demo"
+    # Keyed by default, as on Azure, and no key, connection string or secret in any log or in the output.
+    assert "function key required" in result.stdout
+    secrets = demo_secrets(tmp_path / "demo")
+    assert len(secrets) >= 8
+    assert secrets_in_logs(tmp_path / "demo" / "logs", secrets) == {}
+    assert [secret for secret in secrets if secret in result.stdout + result.stderr] == []
+
+
+def demo_secrets(work_dir: Path) -> list[str]:
+    """Every secret a demo run had: devhost's keys file and the emulators' settings file."""
+    keys = json.loads((work_dir / "devhost" / "host_keys.json").read_text())
+    found = [keys["masterKey"], *keys["functionKeys"].values(), *keys["systemKeys"].values()]
+    settings = json.loads((work_dir / "emulators" / "settings.json").read_text())
+    found += [settings["AZURE_OPENAI_API_KEY"], settings["DOCUMENT_INTELLIGENCE_API_KEY"]]
+    found += [settings["ACS_CONNECTION_STRING"], settings["ACS_CONNECTION_STRING"].split("accesskey=")[1]]
+    return found
 
 
 def processes_mentioning(text: str) -> list[int]:
