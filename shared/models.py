@@ -15,11 +15,12 @@ Rules the models keep:
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.errors import ErrorCode, FailureInfo
 
@@ -48,6 +49,7 @@ __all__ = [
     "FailureInfo",
     "FetchCallRecordingInput",
     "FetchCallRecordingOutput",
+    "FreeText",
     "HangUpCallInput",
     "HangUpCallOutput",
     "InterviewInput",
@@ -80,6 +82,7 @@ __all__ = [
     "ScreenCandidateOutput",
     "ScreeningDecision",
     "ScreeningResult",
+    "SingleLineText",
     "SkillRequirement",
     "Stage",
     "StartCallRecordingInput",
@@ -91,6 +94,43 @@ __all__ = [
     "WriteCandidateReportInput",
     "WriteCandidateReportOutput",
 ]
+
+
+# Characters people type never include these: control characters (NUL, ESC...), bidi overrides and other
+# invisible formatting that can disguise a name in a report or a log, surrogates and private-use code points.
+# Zero-width (non-)joiners stay: several scripts spell names with them.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_ALLOWED_FORMATTING = frozenset({"\u200c", "\u200d"})
+_LINE_BREAKS = frozenset({"\n", "\r", "\t"})
+
+
+def _refused_character(value: str, allowed: frozenset[str]) -> str | None:
+    for char in value:
+        if char in allowed:
+            continue
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            return char
+    return None
+
+
+def _single_line(value: str) -> str:
+    char = _refused_character(value, _ALLOWED_FORMATTING)
+    if char is not None:
+        raise ValueError(f"control or formatting character U+{ord(char):04X} is not allowed")
+    return value
+
+
+def _free_text(value: str) -> str:
+    char = _refused_character(value, _ALLOWED_FORMATTING | _LINE_BREAKS)
+    if char is not None:
+        raise ValueError(f"control or formatting character U+{ord(char):04X} is not allowed")
+    return value
+
+
+SingleLineText = Annotated[str, AfterValidator(_single_line)]
+"""Text typed on one line (names, addresses, ids): no control or bidi formatting characters."""
+FreeText = Annotated[str, AfterValidator(_free_text)]
+"""Multi-line text (notes, reasons): line breaks and tabs, but no other control or bidi characters."""
 
 
 class _Model(BaseModel):
@@ -280,10 +320,10 @@ class InterviewScore(_SchemaModel):
 class CandidateContact(_Model):
     """Contact details given with the application (personal data: never logged)."""
 
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    time_zone: str = "UTC"
+    name: SingleLineText | None = None
+    email: SingleLineText | None = None
+    phone: SingleLineText | None = None
+    time_zone: SingleLineText = "UTC"
 
 
 class Stage(StrEnum):
@@ -370,21 +410,21 @@ class RecruiterDecision(_Model):
     """A recruiter's verdict on a candidate screening marked ``needs_review``."""
 
     decision: Literal["advance", "reject"]
-    recruiter: str | None = Field(default=None, max_length=200)
-    note: str | None = Field(default=None, max_length=2000)
+    recruiter: SingleLineText | None = Field(default=None, max_length=200)
+    note: FreeText | None = Field(default=None, max_length=2000)
 
 
 class RescheduleRequested(_Model):
     """Move the interview: optionally no earlier than ``not_before``."""
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: FreeText | None = Field(default=None, max_length=2000)
     not_before: datetime | None = None
 
 
 class CandidateWithdrew(_Model):
     """The candidate left the process."""
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: FreeText | None = Field(default=None, max_length=2000)
 
 
 class CallConnected(_Model):

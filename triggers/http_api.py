@@ -26,7 +26,7 @@ import base64
 import binascii
 import json
 import re
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from urllib.parse import quote, urlsplit
 
 import azure.durable_functions as df
@@ -41,7 +41,9 @@ from orchestrators.identity import (
     interview_instance_id,
     job_instance_prefix,
     normalize_resume_blob,
+    validate_candidate_instance_id,
     validate_job_id,
+    validate_screening_instance_id,
 )
 from shared.models import (
     BatchCandidate,
@@ -50,15 +52,26 @@ from shared.models import (
     CandidateContact,
     CandidateWithdrew,
     EventName,
+    FreeText,
     RecruiterDecision,
     RescheduleRequested,
+    SingleLineText,
     Stage,
 )
 from shared.settings import get_settings
+from triggers.durable import (
+    escaped,
+    instance_status,
+    query_instances,
+    raise_event,
+    start_instance,
+    terminate,
+)
 from triggers.health import check_dependencies
 from triggers.intake import (
     LOGGER,
     MAX_RESUME_BYTES,
+    InvalidContactError,
     ResumeTooLargeError,
     UnknownJobError,
     UnsupportedResumeError,
@@ -78,15 +91,25 @@ API_AUTH = func.AuthLevel.FUNCTION
 JSON_TYPE = "application/json"
 CONTINUATION_HEADER = "x-ms-continuation-token"
 DEFAULT_PAGE_SIZE = 50
+REPORT_FORMATS = ("html", "json")
 MAX_PAGE_SIZE = 500
 MAX_BATCH_SIZE = 200
 """Resumes one batch may hold: its input (blob names, contacts) must stay below the 64 KB history cap."""
 # Multipart framing adds a little to the file itself; anything beyond this cannot hold an acceptable resume.
 MAX_UPLOAD_BYTES = MAX_RESUME_BYTES + 64 * 1024
+MAX_JSON_BYTES = 512 * 1024
+"""JSON bodies above this are refused (413); the largest valid one, a full screening request, fits."""
+MAX_JSON_DEPTH = 32
+"""JSON nested deeper than this is refused before parsing: no valid body comes close."""
+MAX_TOKEN_LENGTH = 256
+_ASCII_DIGITS = re.compile(r"[0-9]{1,12}")
+_TOKEN_CHARS = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_TOKEN_LENGTH}}}")
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RUNTIME_STATUSES = {status.value.lower(): status for status in df.OrchestrationRuntimeStatus}
+_STAGES = frozenset(stage.value for stage in Stage)
+INTERVIEW = "interview"
 
 # ----------------------------------------------------------------------------------------------------
 # Request bodies
@@ -97,10 +120,12 @@ class ContactFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, description="E.164, e.g. +14155550100")
-    time_zone: str = Field(default="UTC", description="IANA time zone of the candidate")
+    name: SingleLineText = Field(min_length=1, max_length=200)
+    email: SingleLineText | None = Field(default=None, max_length=320)
+    phone: SingleLineText | None = Field(default=None, max_length=32, description="E.164, e.g. +14155550100")
+    time_zone: SingleLineText = Field(
+        default="UTC", max_length=64, description="IANA time zone of the candidate"
+    )
 
     @field_validator("email")
     @classmethod
@@ -129,8 +154,12 @@ class ContactFields(BaseModel):
 class CandidateSubmission(ContactFields):
     """JSON body of ``POST /jobs/{job_id}/candidates``: a resume already in Blob storage."""
 
-    resume_blob: str | None = Field(default=None, description="blob name in the resumes container")
-    resume_url: str | None = Field(default=None, description="URL of the blob in the resumes container")
+    resume_blob: str | None = Field(
+        default=None, max_length=1100, description="blob name in the resumes container"
+    )
+    resume_url: str | None = Field(
+        default=None, max_length=2048, description="URL of the blob in the resumes container"
+    )
 
     @model_validator(mode="after")
     def _one_resume(self) -> Self:
@@ -144,7 +173,7 @@ class CancelRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="cancelled through the API", max_length=500)
+    reason: FreeText = Field(default="cancelled through the API", max_length=500)
 
 
 class ScreeningRequest(BaseModel):
@@ -152,7 +181,9 @@ class ScreeningRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resume_blobs: list[str] | None = Field(default=None, max_length=MAX_BATCH_SIZE)
+    resume_blobs: list[Annotated[str, Field(max_length=1100)]] | None = Field(
+        default=None, max_length=MAX_BATCH_SIZE
+    )
     max_concurrency: int = Field(default=4, ge=1, le=64)
     shortlist_size: int = Field(default=10, ge=1, le=MAX_BATCH_SIZE)
 
@@ -210,16 +241,51 @@ def _validated(model: type[BaseModel], body: Any) -> Any:
         raise ApiError(400, "invalid_request", "the request body is invalid", field_errors(error)) from error
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _nesting_depth(raw: bytes) -> int:
+    """Return the deepest ``[``/``{`` nesting in ``raw``, ignoring brackets inside strings."""
+    depth = deepest = 0
+    in_string = escaped_char = False
+    for byte in raw:
+        if in_string:
+            if escaped_char:
+                escaped_char = False
+            elif byte == 0x5C:  # backslash
+                escaped_char = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def _json_body(req: func.HttpRequest, *, empty: Any = None) -> Any:
     raw = req.get_body()
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, "payload_too_large", f"JSON bodies are limited to {MAX_JSON_BYTES} bytes")
     if not raw.strip():
         if empty is not None:
             return empty
         raise ApiError(400, "invalid_request", "a JSON body is required")
+    if _nesting_depth(raw) > MAX_JSON_DEPTH:
+        raise ApiError(400, "invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from error
+    except (ValueError, RecursionError) as error:
+        # Integers longer than Python's digit limit, NaN and Infinity: valid-looking, never meaningful here.
+        raise ApiError(400, "invalid_json", f"the body holds a value JSON cannot carry: {error}") from error
 
 
 def _origin(req: func.HttpRequest) -> str:
@@ -229,7 +295,33 @@ def _origin(req: func.HttpRequest) -> str:
 
 def candidate_status_url(req: func.HttpRequest, instance_id: str) -> str:
     """Return the API's own status URL of a candidate (never the management URL with its system key)."""
-    return f"{_origin(req)}/api/candidates/{quote(instance_id, safe='')}"
+    return f"{_origin(req)}/api/candidates/{escaped(instance_id)}"
+
+
+def _query(req: func.HttpRequest, name: str) -> str | None:
+    """Return query parameter ``name``; an empty value counts as absent."""
+    value = req.params.get(name)
+    return value if value else None
+
+
+def _invalid_parameter(name: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_request", f"invalid {name}", [{"field": name, "message": message}])
+
+
+def _candidate_id(req: func.HttpRequest) -> str:
+    instance_id = req.route_params.get("instance_id", "")
+    try:
+        return validate_candidate_instance_id(instance_id)
+    except InvalidIdentifierError as error:
+        raise _invalid_parameter("instance_id", str(error)) from error
+
+
+def _screening_id(req: func.HttpRequest) -> str:
+    instance_id = req.route_params.get("instance_id", "")
+    try:
+        return validate_screening_instance_id(instance_id)
+    except InvalidIdentifierError as error:
+        raise _invalid_parameter("instance_id", str(error)) from error
 
 
 def _job_id(req: func.HttpRequest) -> str:
@@ -250,8 +342,8 @@ async def _known_job(req: func.HttpRequest) -> str:
 
 
 async def _snapshot(client: Any, instance_id: str, orchestrator: str) -> InstanceSnapshot | None:
-    status = await client.get_status(instance_id)
-    if not status or status.name != orchestrator:
+    status = await instance_status(client, instance_id)
+    if status is None or status.name != orchestrator:
         return None
     return InstanceSnapshot.from_status(status)
 
@@ -266,11 +358,18 @@ def _blob_url(ref: BlobRef) -> str | None:
     return f"{account_url}/{quote(ref.container)}/{quote(ref.name)}"
 
 
-async def _candidate_view(client: Any, snapshot: InstanceSnapshot) -> dict[str, Any]:
+async def _candidate_view(
+    client: Any, snapshot: InstanceSnapshot, *, known_interviews: dict[str, InstanceSnapshot] | None = None
+) -> dict[str, Any]:
+    """Build a candidate's view, reading its interview's status while the interview holds the stage."""
     interview: InstanceSnapshot | None = None
     stage = snapshot.custom_status.get("stage") if isinstance(snapshot.custom_status, dict) else None
     if stage in {s.value for s in INTERVIEW_STAGES}:
-        interview = await _snapshot(client, interview_instance_id(snapshot.instance_id), "interview")
+        interview_id = interview_instance_id(snapshot.instance_id)
+        interview = (known_interviews or {}).get(interview_id)
+        if interview is None:
+            # Not among the listed instances (a runtime-status filter left it out): ask for it.
+            interview = await _snapshot(client, interview_id, INTERVIEW)
     return candidate_view(snapshot, interview=interview, blob_url=_blob_url)
 
 
@@ -325,7 +424,9 @@ async def _submit(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     job_id = await _known_job(req)
     content_type = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     declared_length = req.headers.get("content-length")
-    if declared_length and declared_length.isdigit() and int(declared_length) > MAX_UPLOAD_BYTES:
+    if declared_length and not _ASCII_DIGITS.fullmatch(declared_length.strip()):
+        raise ApiError(400, "invalid_request", "the Content-Length header is not a number")
+    if declared_length and int(declared_length) > MAX_UPLOAD_BYTES:
         raise ApiError(413, "payload_too_large", f"the limit is {MAX_RESUME_BYTES} bytes per resume")
     try:
         if content_type == "multipart/form-data":
@@ -365,7 +466,7 @@ async def submit_candidate(req: func.HttpRequest, client: df.DurableOrchestratio
 
 
 async def _get_candidate(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
+    instance_id = _candidate_id(req)
     snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
     if snapshot is None:
         raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
@@ -382,12 +483,10 @@ async def get_candidate(req: func.HttpRequest, client: df.DurableOrchestrationCl
 async def _get_report(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     from shared.storage import download_bytes
 
-    instance_id = req.route_params.get("instance_id", "")
-    wanted = (req.params.get("format") or "html").lower()
-    if wanted not in ("html", "json"):
-        raise ApiError(
-            400, "invalid_request", "format is html or json", [{"field": "format", "message": "html|json"}]
-        )
+    instance_id = _candidate_id(req)
+    wanted = _query(req, "format") or "html"
+    if wanted not in REPORT_FORMATS:
+        raise _invalid_parameter("format", f"one of {', '.join(REPORT_FORMATS)}")
     snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
     if snapshot is None:
         raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
@@ -422,53 +521,63 @@ def encode_continuation(last_instance_id: str) -> str:
 
 def decode_continuation(token: str) -> str:
     """Decode the instance id a token continues after; a malformed token is a 400."""
+    malformed = _invalid_parameter("continuation_token", "a token from a previous page of this list")
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise malformed
     try:
         padded = token + "=" * (-len(token) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+        after = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
+        return validate_candidate_instance_id(after)
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise ApiError(400, "invalid_request", "the continuation token is malformed") from error
+        raise malformed from error
 
 
 def _page_size(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        invalid = {"field": "top", "message": f"an integer from 1 to {MAX_PAGE_SIZE}"}
-        raise ApiError(400, "invalid_request", "invalid page size", [invalid])
+    # ASCII digits only: str.isdigit() also accepts digits int() cannot read, such as superscripts.
+    if not _ASCII_DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise _invalid_parameter("top", f"an integer from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
+
+
+def _status_filter(raw: str | None) -> tuple[df.OrchestrationRuntimeStatus | None, str | None]:
+    """Split ``?status=`` into a runtime status (``Completed``...) or a stage (``calling``...)."""
+    if raw is None:
+        return None, None
+    if raw.lower() in _RUNTIME_STATUSES:
+        return _RUNTIME_STATUSES[raw.lower()], None
+    if raw in _STAGES:
+        return None, raw
+    allowed = sorted({*_STAGES, *(s.value for s in df.OrchestrationRuntimeStatus)})
+    raise _invalid_parameter("status", f"one of {', '.join(allowed)}")
 
 
 async def _list_candidates(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     job_id = _job_id(req)
-    top = _page_size(req.params.get("top"))
-    wanted = (req.params.get("status") or "").strip()
-    runtime_filter = None
-    stage_filter: str | None = None
-    if wanted:
-        if wanted.lower() in _RUNTIME_STATUSES:
-            runtime_filter = [_RUNTIME_STATUSES[wanted.lower()]]
-        elif wanted.lower() in {stage.value for stage in Stage}:
-            stage_filter = wanted.lower()
-        else:
-            allowed = sorted({*(s.value for s in Stage), *(s.value for s in df.OrchestrationRuntimeStatus)})
-            invalid = {"field": "status", "message": f"one of {', '.join(allowed)}"}
-            raise ApiError(400, "invalid_request", "unknown status filter", [invalid])
-    token = req.params.get("continuation_token") or req.headers.get(CONTINUATION_HEADER)
+    top = _page_size(_query(req, "top"))
+    runtime_filter, stage_filter = _status_filter(_query(req, "status"))
+    token = _query(req, "continuation_token") or req.headers.get(CONTINUATION_HEADER)
     after = decode_continuation(token) if token else None
 
-    statuses = await client.get_status_by(
-        instance_id_prefix=job_instance_prefix(job_id), runtime_status=runtime_filter
+    # One query over the job's prefix returns its candidates and their interviews (ids share the prefix),
+    # so each candidate's stage is derived as GET /candidates/{id} derives it, without a call per candidate.
+    statuses = await query_instances(
+        client,
+        prefix=job_instance_prefix(job_id),
+        runtime_status=[runtime_filter] if runtime_filter is not None else None,
     )
-    snapshots = sorted(
-        (InstanceSnapshot.from_status(s) for s in statuses if s and s.name == CANDIDATE_PIPELINE),
-        key=lambda snapshot: snapshot.instance_id,
+    snapshots = [InstanceSnapshot.from_status(status) for status in statuses if status]
+    interviews = {s.instance_id: s for s in snapshots if s.name == INTERVIEW}
+    candidates = sorted(
+        (s for s in snapshots if s.name == CANDIDATE_PIPELINE), key=lambda snapshot: snapshot.instance_id
     )
     items: list[dict[str, Any]] = []
     next_token: str | None = None
-    for snapshot in snapshots:
+    for snapshot in candidates:
         if after is not None and snapshot.instance_id <= after:
             continue
-        view = candidate_view(snapshot, blob_url=_blob_url)
+        view = await _candidate_view(client, snapshot, known_interviews=interviews)
         if stage_filter is not None and view["stage"] != stage_filter:
             continue
         if len(items) == top:
@@ -491,7 +600,7 @@ async def list_candidates(req: func.HttpRequest, client: df.DurableOrchestration
 
 
 async def _send_event(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
+    instance_id = _candidate_id(req)
     event_name = req.route_params.get("event_name", "")
     model = EVENT_MODELS.get(event_name)
     if model is None:
@@ -503,7 +612,7 @@ async def _send_event(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     if not snapshot.is_running:
         raise ApiError(409, "candidate_finished", f"the candidate's pipeline is {snapshot.runtime_status}")
     stage = snapshot.custom_status.get("stage") if isinstance(snapshot.custom_status, dict) else None
-    interview = await _snapshot(client, interview_instance_id(instance_id), "interview")
+    interview = await _snapshot(client, interview_instance_id(instance_id), INTERVIEW)
     interview_running = interview is not None and interview.is_running
 
     targets: list[str]
@@ -521,7 +630,7 @@ async def _send_event(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 
     body = payload.model_dump(mode="json")
     for target in targets:
-        await client.raise_event(target, event_name, body)
+        await raise_event(client, target, event_name, body)
     LOGGER.info("raised %s on %s", event_name, ", ".join(targets))
     return json_response({"id": instance_id, "event": event_name, "delivered_to": targets}, 202)
 
@@ -536,7 +645,7 @@ async def send_candidate_event(
 
 
 async def _cancel(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
+    instance_id = _candidate_id(req)
     request: CancelRequest = _validated(CancelRequest, _json_body(req, empty={}))
     snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
     if snapshot is None:
@@ -544,12 +653,12 @@ async def _cancel(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     if not snapshot.is_running:
         raise ApiError(409, "candidate_finished", f"the candidate's pipeline is {snapshot.runtime_status}")
     # Terminating a parent leaves its sub-orchestrations running, so the interview is terminated first.
-    interview = await _snapshot(client, interview_instance_id(instance_id), "interview")
+    interview = await _snapshot(client, interview_instance_id(instance_id), INTERVIEW)
     terminated = []
     if interview is not None and interview.is_running:
-        await client.terminate(interview.instance_id, request.reason)
+        await terminate(client, interview.instance_id, request.reason)
         terminated.append(interview.instance_id)
-    await client.terminate(instance_id, request.reason)
+    await terminate(client, instance_id, request.reason)
     terminated.append(instance_id)
     LOGGER.info("cancelled %s", ", ".join(terminated))
     return json_response({"id": instance_id, "terminated": terminated}, 202)
@@ -577,7 +686,12 @@ def _list_job_resumes(job_id: str) -> list[BatchCandidate]:
         except UnsupportedResumeError:
             continue
         resume = BlobRef(container=container, name=blob.name, size_bytes=blob.size, content_type=content_type)
-        candidates.append(BatchCandidate(resume=resume, contact=contact_from_metadata(blob.metadata)))
+        try:
+            contact = contact_from_metadata(blob.metadata)
+        except InvalidContactError as error:
+            LOGGER.warning("leaving resume %s out of the screening: %s", blob.name, error)
+            continue
+        candidates.append(BatchCandidate(resume=resume, contact=contact))
         if len(candidates) > MAX_BATCH_SIZE:
             break
     return candidates
@@ -604,7 +718,12 @@ async def _named_resumes(names: list[str]) -> list[BatchCandidate]:
         resume = BlobRef(
             container=container, name=name, size_bytes=int(properties.size), content_type=content_type
         )
-        candidates.append(BatchCandidate(resume=resume, contact=contact_from_metadata(properties.metadata)))
+        try:
+            contact = contact_from_metadata(properties.metadata)
+        except InvalidContactError as error:
+            problems.append(_field(field, error))
+            continue
+        candidates.append(BatchCandidate(resume=resume, contact=contact))
     if problems:
         raise ApiError(400, "invalid_request", "some resumes cannot be screened", problems)
     return candidates
@@ -622,10 +741,10 @@ async def _start_screening(req: func.HttpRequest, client: Any) -> func.HttpRespo
     if len(candidates) > MAX_BATCH_SIZE:
         raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH_SIZE} resumes per screening")
     instance_id = batch_instance_id(job_id, [candidate.resume.name for candidate in candidates])
-    status_url = f"{_origin(req)}/api/screenings/{quote(instance_id, safe='')}"
+    status_url = f"{_origin(req)}/api/screenings/{escaped(instance_id)}"
     body: dict[str, Any] = {"id": instance_id, "job_id": job_id, "candidates": len(candidates)}
     body["status_url"] = status_url
-    if await client.get_status(instance_id):
+    if await instance_status(client, instance_id) is not None:
         return json_response({**body, "created": False}, 200, {"Location": status_url})
     batch = BatchScreeningInput(
         job_id=job_id,
@@ -633,7 +752,7 @@ async def _start_screening(req: func.HttpRequest, client: Any) -> func.HttpRespo
         max_concurrency=request.max_concurrency,
         shortlist_size=request.shortlist_size,
     )
-    await client.start_new(BATCH_SCREENING, instance_id, batch.model_dump(mode="json"))
+    await start_instance(client, BATCH_SCREENING, instance_id, batch.model_dump(mode="json"))
     LOGGER.info("started batch screening %s over %d resumes", instance_id, len(candidates))
     return json_response({**body, "created": True}, 202, {"Location": status_url, "Retry-After": "10"})
 
@@ -646,7 +765,7 @@ async def start_screening(req: func.HttpRequest, client: df.DurableOrchestration
 
 
 async def _get_screening(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
+    instance_id = _screening_id(req)
     snapshot = await _snapshot(client, instance_id, BATCH_SCREENING)
     if snapshot is None:
         raise ApiError(404, "screening_not_found", f"no screening {instance_id!r}")

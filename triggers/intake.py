@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import ValidationError
+
 from orchestrators.candidate_pipeline import ORCHESTRATOR_NAME as CANDIDATE_PIPELINE
 from orchestrators.identity import candidate_instance_id
 from orchestrators.steps import as_json_value
@@ -24,6 +26,7 @@ from shared.logging import get_logger
 from shared.models import BlobRef, CandidateContact, CandidatePipelineInput
 from shared.settings import get_settings
 from shared.storage import blob_properties, load_job, upload_bytes
+from triggers.durable import instance_status, runtime_status_name, start_instance
 
 LOGGER = get_logger("hireflow.triggers")
 
@@ -52,6 +55,14 @@ class UnsupportedResumeError(ValueError):
 
 class ResumeTooLargeError(ValueError):
     """The resume exceeds :data:`MAX_RESUME_BYTES` (HTTP 413)."""
+
+
+class InvalidContactError(ValueError):
+    """Contact details stored with a resume are invalid (control characters, malformed values)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(f"invalid contact metadata: {', '.join(fields)}")
+        self.fields = fields
 
 
 class UnknownJobError(LookupError):
@@ -112,7 +123,12 @@ def contact_from_metadata(metadata: dict[str, Any] | None) -> CandidateContact:
         except ValueError:
             LOGGER.warning("ignoring an unknown time zone in resume metadata")
             found.pop("time_zone")
-    return CandidateContact.model_validate(found)
+    try:
+        return CandidateContact.model_validate(found)
+    except ValidationError as error:
+        # Field names only: the values are personal data.
+        fields = sorted({METADATA_KEYS[str(item["loc"][0])] for item in error.errors() if item["loc"]})
+        raise InvalidContactError(fields) from error
 
 
 async def ensure_job_exists(job_id: str) -> None:
@@ -161,11 +177,6 @@ async def store_uploaded_resume(
     )
 
 
-def _runtime_status_name(status: Any) -> str | None:
-    runtime_status = getattr(status, "runtime_status", None)
-    return None if runtime_status is None else str(getattr(runtime_status, "value", runtime_status))
-
-
 async def start_candidate(
     client: Any,
     *,
@@ -179,19 +190,19 @@ async def start_candidate(
     ``client`` is the SDK's ``DurableOrchestrationClient`` (the ``durable_client_input`` binding).
     """
     instance_id = candidate_instance_id(job_id, resume.name)
-    existing = await client.get_status(instance_id)
-    if existing:
-        return StartOutcome(instance_id, created=False, runtime_status=_runtime_status_name(existing))
+    existing = await instance_status(client, instance_id)
+    if existing is not None:
+        return StartOutcome(instance_id, created=False, runtime_status=runtime_status_name(existing))
     pipeline_input = CandidatePipelineInput(
         job_id=job_id, resume=resume, contact=contact, submitted_at=submitted_at
     )
     try:
-        await client.start_new(CANDIDATE_PIPELINE, instance_id, pipeline_input.model_dump(mode="json"))
+        await start_instance(client, CANDIDATE_PIPELINE, instance_id, pipeline_input.model_dump(mode="json"))
     except Exception:
         # Another trigger may have started the same id between our check and our start: that is success.
-        raced = await client.get_status(instance_id)
-        if raced:
-            return StartOutcome(instance_id, created=False, runtime_status=_runtime_status_name(raced))
+        raced = await instance_status(client, instance_id)
+        if raced is not None:
+            return StartOutcome(instance_id, created=False, runtime_status=runtime_status_name(raced))
         raise
     LOGGER.info("started candidate pipeline %s for job %s", instance_id, job_id)
     return StartOutcome(instance_id, created=True, runtime_status="Pending")

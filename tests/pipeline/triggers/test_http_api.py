@@ -14,6 +14,8 @@ from tests.pipeline.triggers.conftest import JOB_ID, ORIGIN, TriggerHarness, bod
 pytestmark = pytest.mark.azurite
 
 Harness = Callable[..., TriggerHarness]
+UNKNOWN_ID = f"{JOB_ID}.{'0' * 24}"
+UNKNOWN_SCREENING = f"{JOB_ID}.batch-{'0' * 24}"
 CONTACT = {
     "name": "Ada Example",
     "email": "ada@example.test",
@@ -204,8 +206,11 @@ def test_candidate_view_follows_the_pipeline_to_its_report(harness: Harness) -> 
     assert view["report"]["page"]["url"].endswith(f"/reports/{instance_id}/report.html")
     assert view["created_at"]
     assert view["updated_at"]
-    unknown = h.http("get_candidate", "GET", "candidates/nope", route={"instance_id": "nope"})
+    unknown = h.http("get_candidate", "GET", "c", route={"instance_id": UNKNOWN_ID})
     assert unknown.status_code == 404
+    malformed = h.http("get_candidate", "GET", "c", route={"instance_id": "nope"})
+    assert malformed.status_code == 400
+    assert body_of(malformed)["error"]["fields"][0]["field"] == "instance_id"
     assert view["links"]["report"] == f"/api/candidates/{instance_id}/report"
     # The fake report writer names blobs it never wrote: the report endpoint says so instead of failing.
     report = h.http("get_candidate_report", "GET", "r", route={"instance_id": instance_id})
@@ -215,7 +220,7 @@ def test_candidate_view_follows_the_pipeline_to_its_report(harness: Harness) -> 
         "get_candidate_report", "GET", "r", params={"format": "pdf"}, route={"instance_id": instance_id}
     )
     assert bad_format.status_code == 400
-    nobody = h.http("get_candidate_report", "GET", "r", route={"instance_id": "nope"})
+    nobody = h.http("get_candidate_report", "GET", "r", route={"instance_id": UNKNOWN_ID})
     assert nobody.status_code == 404
 
 
@@ -269,7 +274,7 @@ def test_events_are_validated_and_routed(harness: Harness) -> None:
         "POST",
         "e",
         body={},
-        route={"instance_id": "nope", "event_name": "CandidateWithdrew"},
+        route={"instance_id": UNKNOWN_ID, "event_name": "CandidateWithdrew"},
     )
     assert unknown.status_code == 404
 
@@ -295,7 +300,7 @@ def test_cancel_terminates_a_running_candidate(harness: Harness) -> None:
     view = body_of(h.http("get_candidate", "GET", "c", route={"instance_id": instance_id}))
     assert view["outcome"] == "cancelled"
     assert cancel().status_code == 409
-    assert h.http("cancel_candidate", "POST", "c", route={"instance_id": "nope"}).status_code == 404
+    assert h.http("cancel_candidate", "POST", "c", route={"instance_id": UNKNOWN_ID}).status_code == 404
 
 
 def test_list_pages_with_a_continuation_token_and_filters(harness: Harness) -> None:
@@ -357,7 +362,8 @@ def test_batch_screening_starts_once_and_reports_a_shortlist(harness: Harness) -
         "start_screening", "POST", "s", body={"resume_blobs": ["nope.pdf"]}, route={"job_id": JOB_ID}
     )
     assert bad.status_code == 400
-    assert h.http("get_screening", "GET", "s", route={"instance_id": "nope"}).status_code == 404
+    assert h.http("get_screening", "GET", "s", route={"instance_id": UNKNOWN_SCREENING}).status_code == 404
+    assert h.http("get_screening", "GET", "s", route={"instance_id": "nope"}).status_code == 400
 
 
 def test_health_reports_each_dependency(harness: Harness, monkeypatch: object) -> None:

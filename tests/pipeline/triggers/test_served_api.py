@@ -135,5 +135,5 @@ def test_anonymous_routes_over_http(served: ServedApp) -> None:
     )
     assert denied == 401
     assert allowed == 200
-    missing, _, _ = served.request("GET", "/api/candidates/nobody")
+    missing, _, _ = served.request("GET", f"/api/candidates/{JOB_ID}.{'0' * 24}")
     assert missing == 404
