@@ -3,11 +3,17 @@
 It answers both callers the real extension answers: the SDK's ``DurableOrchestrationClient`` (which posts its
 payloads double-encoded, a JSON string literal holding JSON, and reads every response as JSON) and plain HTTP
 clients following the documented HTTP API (raw JSON bodies, ``top`` + ``x-ms-continuation-token`` paging).
+
+Instance queries (``GET instances/``) are paged as on Azure: 100 instances per page unless ``top`` asks for
+another size; when more match, the response carries ``x-ms-continuation-token`` and the next page is asked
+for by sending that header back. The SDK's ``get_status_all`` / ``get_status_by`` (1.7) send no token, so
+they see the first page only, on Azure as here.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -108,6 +114,21 @@ def _parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_DOTNET_INT = re.compile(r"[ \t\r\n]*[+-]?[0-9]+[ \t\r\n]*")
+_INT32_MAX = 2**31 - 1
+
+
+def _page_size(text: str | None) -> int | None:
+    """Read ``top`` as the extension does (``int.TryParse``): ASCII digits in Int32 range, else ignored.
+
+    An ignored or absent ``top`` leaves the page at its default size, as on Azure.
+    """
+    if text is None or not _DOTNET_INT.fullmatch(text):
+        return None
+    value = int(text.strip())
+    return value if -_INT32_MAX - 1 <= value <= _INT32_MAX else None
+
+
 class _BadRequestError(EngineError):
     status = 400
 
@@ -192,19 +213,15 @@ class _DurableApi:
     async def list_instances(self, request: web.Request) -> web.Response:
         try:
             filters = _filters(request)
-            top_text = request.query.get("top")
-            top = int(top_text) if top_text else None
-        except ValueError as error:
-            return _error(_BadRequestError(f"Invalid query: {error}"))
+            documents, token = self.engine.query(
+                **filters,
+                prefix=request.query.get("instanceIdPrefix") or None,
+                show_input=_flag(request, "showInput", False),
+                top=_page_size(request.query.get("top")),
+                continuation=request.headers.get(CONTINUATION_HEADER) or None,
+            )
         except EngineError as error:
             return _error(error)
-        documents, token = self.engine.query(
-            **filters,
-            prefix=request.query.get("instanceIdPrefix") or None,
-            show_input=_flag(request, "showInput", False),
-            top=top,
-            continuation=request.headers.get(CONTINUATION_HEADER),
-        )
         headers = {CONTINUATION_HEADER: token} if token else {}
         return _json_response(documents, 200, headers)
 

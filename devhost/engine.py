@@ -33,6 +33,7 @@ Performance, since every episode replays the whole history (Python has no extend
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import heapq
 import inspect
@@ -47,7 +48,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,19 @@ TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED})
 RUNTIME_STATUSES = (PENDING, RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, TERMINATED, SUSPENDED)
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+# What the Durable extension hands out-of-process SDKs with every episode (its orchestration trigger binding):
+# ``upperSchemaVersion`` V2 for SDKs that predate V3, ``upperSchemaVersionNew`` V3, and the storage provider's
+# timer limits. With the Azure Storage provider (the default) a durable timer may be at most 6 days away
+# (``MaximumDelayTime``) and longer waits are chained in 3-day intervals (``LongRunningTimerIntervalLength``);
+# SDK 1.7 splits a longer ``create_timer`` itself when it receives both values. Other providers (Durable Task
+# Scheduler, MSSQL, Netherite) leave both at zero, so the SDK makes one timer.
+SCHEMA_V2 = 1
+SCHEMA_V3 = 2
+AZURE_STORAGE_MAXIMUM_SHORT_TIMER = timedelta(days=6)
+AZURE_STORAGE_LONG_TIMER_INTERVAL = timedelta(days=3)
+AZURE_STORAGE_PROVIDER = "azurestorage"
+DEFAULT_PAGE_SIZE = 100
+MAXIMUM_PAGE_SIZE = 1000
 MAX_MESSAGES_PER_EPISODE = 1000
 LARGE_PAYLOAD_BYTES = 64 * 1024
 ENTITY_RESPONSE_PREFIX = "@response:"
@@ -280,6 +294,68 @@ def _error_details(error: BaseException) -> str:
     return "".join(traceback.format_exception(type(root), root, root.__traceback__))
 
 
+def _timespan(span: timedelta) -> str:
+    """Format ``span`` as .NET's ``TimeSpan.ToString("c")`` does (``[-][d.]hh:mm:ss[.fffffff]``)."""
+    micros = span // timedelta(microseconds=1)
+    sign = "-" if micros < 0 else ""
+    days, rest = divmod(abs(micros), 86_400_000_000)
+    hours, rest = divmod(rest, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds, fraction = divmod(rest, 1_000_000)
+    text = f"{sign}{f'{days}.' if days else ''}{hours:02d}:{minutes:02d}:{seconds:02d}"
+    return f"{text}.{fraction * 10:07d}" if fraction else text
+
+
+def _get_ignoring_case(section: Any, key: str) -> Any:
+    # The host binds host.json to its options case-insensitively.
+    if not isinstance(section, dict):
+        return None
+    lowered = key.lower()
+    return next((value for name, value in section.items() if str(name).lower() == lowered), None)
+
+
+@dataclass
+class DurableTaskSettings:
+    """What the engine takes from ``host.json`` ``extensions.durableTask``, with the extension's defaults.
+
+    ``default_version`` is ``defaultVersion``: the version of every new orchestration and sub-orchestration
+    started without an explicit one (the extension's ``DefaultVersion`` is the empty string). The timer limits
+    are those of the storage provider named by ``storageProvider.type`` (Azure Storage when absent); the host
+    has no setting for them, but tests may change them here.
+    """
+
+    default_version: str = ""
+    maximum_short_timer: timedelta = AZURE_STORAGE_MAXIMUM_SHORT_TIMER
+    long_timer_interval: timedelta = AZURE_STORAGE_LONG_TIMER_INTERVAL
+
+    @classmethod
+    def from_host_json(cls, app_dir: Path | None) -> DurableTaskSettings:
+        """Read ``host.json`` in ``app_dir``; a missing or unreadable file gives the defaults."""
+        if app_dir is None:
+            return cls()
+        try:
+            document = json.loads((app_dir / "host.json").read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            # An invalid host.json is refused when the app is loaded; the engine only reads what it needs.
+            return cls()
+        section = _get_ignoring_case(_get_ignoring_case(document, "extensions"), "durableTask")
+        version = _get_ignoring_case(section, "defaultVersion")
+        provider = _get_ignoring_case(_get_ignoring_case(section, "storageProvider"), "type")
+        settings = cls(default_version="" if version is None else str(version))
+        if provider is not None and str(provider).replace("_", "").lower() != AZURE_STORAGE_PROVIDER:
+            settings.maximum_short_timer = timedelta(0)
+            settings.long_timer_interval = timedelta(0)
+        return settings
+
+    def context_fields(self) -> str:
+        """Return the tail of an episode's context JSON: replay schema and timer limits, as the host sends."""
+        return (
+            f',"upperSchemaVersion":{SCHEMA_V2},"upperSchemaVersionNew":{SCHEMA_V3}'
+            f',"longRunningTimerIntervalDuration":"{_timespan(self.long_timer_interval)}"'
+            f',"maximumShortTimerDuration":"{_timespan(self.maximum_short_timer)}"}}'
+        )
+
+
 @dataclass
 class RetryGroup:
     """Host-side state of one with-retry task (the SDK's ``RetryOptions``: first interval, max attempts)."""
@@ -293,6 +369,8 @@ class RetryGroup:
     current_id: int
     timer_id: int | None = None
     sub_instance_id: str | None = None
+    # A sub-orchestration's version, stamped again on every attempt (absent from state persisted before it).
+    version: str | None = None
 
     def to_json(self) -> list[Any]:
         """Compact persisted form."""
@@ -306,6 +384,7 @@ class RetryGroup:
             self.current_id,
             self.timer_id,
             self.sub_instance_id,
+            self.version,
         ]
 
     @classmethod
@@ -468,6 +547,9 @@ class Engine:
         self.clock = clock
         self.task_hub = task_hub
         self.durable = durable
+        self.durable_settings = DurableTaskSettings.from_host_json(
+            index.app_path.parent if index.app_path else None
+        )
         self.base_url: str | None = None
         self.system_key: str | None = None
         # When keys are required, client bindings reach the API through ``/rpc/{rpc_token}/`` under the
@@ -1063,7 +1145,7 @@ class Engine:
                     json.dumps(instance.parent["instance_id"] if instance.parent else None),
                     ',"input":',
                     json.dumps(instance.input),
-                    ',"upperSchemaVersion":2}',
+                    self.durable_settings.context_fields(),
                 )
             )
             try:
@@ -1185,6 +1267,9 @@ class Engine:
                 name = str(action["functionName"])
                 input_ = action.get("input")
                 child_id = action.get("instanceId") or f"{instance.instance_id}:{task_id:04d}"
+                # As on Azure, a child started without a version of its own gets host.json's defaultVersion,
+                # not its parent's version.
+                version = str(action.get("version") or self.durable_settings.default_version)
                 scheduled.append(
                     _event(
                         SUB_ORCHESTRATION_CREATED,
@@ -1193,13 +1278,15 @@ class Engine:
                         Name=name,
                         Input=input_,
                         InstanceId=child_id,
+                        Version=version,
                     )
                 )
-                self._start_child(instance, task_id, name, input_, str(child_id), batch, timestamp)
+                self._start_child(instance, task_id, name, input_, str(child_id), batch, timestamp, version)
                 if kind == CALL_SUB_ORCHESTRATOR_WITH_RETRY:
                     self._register_retry(
                         instance, task_id, kind, name, input_, action, str(action.get("instanceId") or "")
                     )
+                    instance.retries[task_id].version = version
             elif kind == CREATE_TIMER:
                 fire_at_text = str(action["fireAt"])
                 scheduled.append(_event(TIMER_CREATED, task_id, timestamp, FireAt=fire_at_text))
@@ -1305,6 +1392,9 @@ class Engine:
                     self._schedule_work(instance, task_id, group.name, group.input, batch, effects)
                 else:
                     child_id = group.sub_instance_id or f"{instance.instance_id}:{task_id:04d}"
+                    version = (
+                        group.version if group.version is not None else self.durable_settings.default_version
+                    )
                     scheduled.append(
                         _event(
                             SUB_ORCHESTRATION_CREATED,
@@ -1313,9 +1403,12 @@ class Engine:
                             Name=group.name,
                             Input=group.input,
                             InstanceId=child_id,
+                            Version=version,
                         )
                     )
-                    self._start_child(instance, task_id, group.name, group.input, child_id, batch, timestamp)
+                    self._start_child(
+                        instance, task_id, group.name, group.input, child_id, batch, timestamp, version
+                    )
 
     def _schedule_work(
         self, instance: Instance, task_id: int, name: str, input_: str | None, batch: Batch, effects: _Effects
@@ -1346,6 +1439,7 @@ class Engine:
         child_id: str,
         batch: Batch,
         timestamp: str,
+        version: str,
     ) -> None:
         existing = self._instances.get(child_id)
         if existing is not None and not existing.terminal:
@@ -1360,7 +1454,7 @@ class Engine:
             self._send(parent.instance_id, {"execution": parent.execution_id, "event": failure}, batch)
             return
         link = {"instance_id": parent.instance_id, "execution_id": parent.execution_id, "task_id": task_id}
-        self._create_instance(child_id, name, input_, batch, parent=link)
+        self._create_instance(child_id, name, input_, batch, parent=link, version=version)
 
     def _notify_parent(self, instance: Instance, event: dict[str, Any], batch: Batch) -> None:
         assert instance.parent is not None
@@ -1573,7 +1667,8 @@ class Engine:
         """Start orchestrator ``name``; ``input_json`` is the input already JSON-encoded. Returns the id.
 
         Starting with the id of a running instance fails (``InstanceExistsError``) as on Azure; the id of a
-        completed, failed or terminated one starts a fresh run.
+        completed, failed or terminated one starts a fresh run. Without a ``version`` (or with an empty one)
+        the instance gets host.json's ``defaultVersion``.
         """
         info = self.index.get(name, "orchestrationTrigger")
         if info is None:
@@ -1591,7 +1686,8 @@ class Engine:
                 raise InstanceExistsError(
                     f"An Orchestration instance with the status {existing.status} already exists."
                 )
-            self._create_instance(new_id, info.name, input_json, batch, version=version)
+            stamped = version or self.durable_settings.default_version
+            self._create_instance(new_id, info.name, input_json, batch, version=stamped)
             return new_id
 
         return str(await self._submit(command))
@@ -1761,8 +1857,16 @@ class Engine:
             )
             self._send(parent.instance_id, {"execution": parent.execution_id, "event": done}, batch)
         elif child is None or child.terminal:
+            version = created.get("Version")
             self._start_child(
-                parent, task_id, str(created["Name"]), created.get("Input"), child_id, batch, timestamp
+                parent,
+                task_id,
+                str(created["Name"]),
+                created.get("Input"),
+                child_id,
+                batch,
+                timestamp,
+                self.durable_settings.default_version if version is None else str(version),
             )
 
     async def purge(self, instance_id: str) -> int:
@@ -1862,15 +1966,27 @@ class Engine:
         top: int | None = None,
         continuation: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Return matching status documents by creation time, paged by ``top`` and a continuation token."""
+        """Return one page of matching status documents and the token of the next page (None on the last).
+
+        As on Azure (the extension's ``OrchestrationStatusQueryCondition.PageSize``), a page holds 100
+        instances unless ``top`` says otherwise, and never more than 1,000 (the most one Azure Storage table
+        query returns). Pages follow instance ids in order, as the Azure Storage instances table does; the
+        token names the last id of its page, so instances created or purged between two pages never shift
+        another one in or out of view.
+        """
+        size = DEFAULT_PAGE_SIZE if top is None or top <= 0 else min(top, MAXIMUM_PAGE_SIZE)
+        after = _decode_continuation(continuation) if continuation else None
         matching = sorted(
-            (i for i in self._instances.values() if _matches(i, created_from, created_to, statuses, prefix)),
-            key=lambda i: (i.created, i.instance_id),
+            (
+                i
+                for i in self._instances.values()
+                if (after is None or i.instance_id > after)
+                and _matches(i, created_from, created_to, statuses, prefix)
+            ),
+            key=lambda i: i.instance_id,
         )
-        offset = int(continuation) if continuation and continuation.isdigit() else 0
-        end = len(matching) if not top or top <= 0 else offset + top
-        page = matching[offset:end]
-        token = str(end) if end < len(matching) else None
+        page = matching[:size]
+        token = _encode_continuation(page[-1].instance_id) if len(matching) > size else None
         return [_status_document(i, show_input, False, False) for i in page], token
 
     async def wait_idle(self, timeout: float | None = None) -> None:
@@ -1938,6 +2054,28 @@ def _check_json(text: str | None) -> None:
         json.loads(text)
     except ValueError as error:
         raise EngineError(f"The payload is not valid JSON: {error}") from error
+
+
+class InvalidContinuationTokenError(EngineError):
+    """A continuation token this engine did not hand out."""
+
+    status = 400
+
+
+def _encode_continuation(last_instance_id: str) -> str:
+    document = json.dumps({"after": last_instance_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(document.encode("utf-8")).decode("ascii")
+
+
+def _decode_continuation(token: str) -> str:
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8"))
+        after = document["after"]
+    except (ValueError, TypeError, KeyError, UnicodeError) as error:
+        raise InvalidContinuationTokenError(f"The continuation token {token!r} is not valid.") from error
+    if not isinstance(after, str):
+        raise InvalidContinuationTokenError(f"The continuation token {token!r} is not valid.")
+    return after
 
 
 def _parse_fire_at(text: str) -> float:

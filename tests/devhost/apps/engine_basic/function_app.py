@@ -212,7 +212,7 @@ async def noop(value: Any) -> Any:
 
 
 @app.activity_trigger(input_name="spec")
-def flaky(spec: dict[str, Any]) -> str:
+def flaky(spec: dict) -> str:  # a plain type: the Python worker refuses dict[str, Any] here
     key = spec["key"]
     ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
     if ATTEMPTS[key] <= spec["fail_times"]:
