@@ -1,16 +1,25 @@
 """Resumes dropped into Blob storage start the pipeline: a blob trigger, and the same through Event Grid.
 
-A resume at ``resumes/{job_id}/{name}`` carries the candidate's contact details as blob metadata
+A resume at ``<resumes container>/{job_id}/{name}`` carries the candidate's contact details as blob metadata
 (``candidate_name``, ``candidate_email``, ``candidate_phone``, ``candidate_time_zone``, percent-encoded; see
 :mod:`triggers.intake`). Both triggers end in :func:`triggers.intake.start_candidate`, which derives the
 instance id from job + blob, so a blob seen by both triggers, or by a re-fired one, runs once. Blobs that
-cannot start a run (unknown job, unsupported type, too large) are logged and skipped rather than raised:
-retrying them cannot help, and raising would only fill the poison queue.
+cannot start a run (unknown job, unsupported type, too large, a name that aliases another blob, invalid
+contact metadata) are logged and skipped rather than raised: retrying them cannot help, and raising would
+only fill the poison queue.
+
+Where the blob trigger learns of new blobs is an app setting, ``RESUME_TRIGGER_SOURCE``: ``EventGrid`` on
+Azure (Flex Consumption runs blob triggers only with the Event Grid source; the Bicep subscribes the storage
+account's ``BlobCreated`` events to the blob extension's webhook), ``LogsAndContainerScan`` (polling, the
+default) locally. Binding parameters are fixed when the worker indexes the app, so this setting and
+``RESUMES_CONTAINER`` (the watched container) are read then, by :func:`indexing_setting`: the one, narrow
+exception to "settings are read lazily through ``shared.settings``".
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import azure.durable_functions as df
@@ -20,8 +29,10 @@ from orchestrators.identity import InvalidIdentifierError, normalize_resume_blob
 from shared.models import BlobRef
 from shared.settings import get_settings
 from shared.storage import blob_properties
+from triggers.events import delivered_event
 from triggers.intake import (
     LOGGER,
+    InvalidContactError,
     ResumeTooLargeError,
     StartOutcome,
     UnknownJobError,
@@ -34,9 +45,42 @@ from triggers.intake import (
 )
 
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
-TRIGGER_CONTAINER = "resumes"
-# Binding paths are fixed when the app is indexed, so the blob trigger watches the default container name;
-# Event Grid deliveries follow RESUMES_CONTAINER.
+TRIGGER_SOURCE_SETTING = "RESUME_TRIGGER_SOURCE"
+TRIGGER_CONTAINER_SETTING = "RESUMES_CONTAINER"
+DEFAULT_TRIGGER_CONTAINER = "resumes"
+_TRIGGER_SOURCES = {source.value.lower(): source for source in func.BlobSource}
+
+
+class TriggerSettingError(ValueError):
+    """An app setting read at indexing time holds a value the blob trigger cannot take."""
+
+
+def indexing_setting(name: str, default: str) -> str:
+    """Return app setting ``name`` as the worker sees it while indexing the app, or ``default``.
+
+    Only for binding parameters, which the decorators fix at import time; everything else reads settings
+    through :func:`shared.settings.get_settings` when a function runs.
+    """
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def resume_trigger_source() -> func.BlobSource:
+    """Return the blob trigger's source: ``RESUME_TRIGGER_SOURCE``, ``LogsAndContainerScan`` by default."""
+    raw = indexing_setting(TRIGGER_SOURCE_SETTING, func.BlobSource.LOGS_AND_CONTAINER_SCAN.value)
+    source = _TRIGGER_SOURCES.get(raw.lower())
+    if source is None:
+        allowed = ", ".join(source.value for source in func.BlobSource)
+        raise TriggerSettingError(f"{TRIGGER_SOURCE_SETTING} must be one of {allowed}, not {raw!r}")
+    return source
+
+
+def resume_trigger_container() -> str:
+    """Return the container the blob trigger watches, from ``RESUMES_CONTAINER``."""
+    return indexing_setting(TRIGGER_CONTAINER_SETTING, DEFAULT_TRIGGER_CONTAINER)
+
+
+TRIGGER_CONTAINER = resume_trigger_container()
 RESUME_PATH = TRIGGER_CONTAINER + "/{job_id}/{name}"
 
 bp = df.Blueprint()
@@ -50,17 +94,22 @@ async def intake_resume_blob(
     try:
         validate_job_id(job_id)
         if not file_name or "/" in file_name:
-            raise InvalidIdentifierError("resumes live at resumes/{job_id}/{name}")
+            raise InvalidIdentifierError("resumes live at <container>/{job_id}/{name}")
         content_type = resume_content_type(file_name)
         check_resume_size(size)
+        contact = contact_from_metadata(metadata)
         await ensure_job_exists(job_id)
-    except (InvalidIdentifierError, UnsupportedResumeError, ResumeTooLargeError, UnknownJobError) as error:
-        LOGGER.warning("skipping resume blob %s: %s: %s", blob_name, type(error).__name__, error)
+    except (
+        InvalidIdentifierError,
+        UnsupportedResumeError,
+        ResumeTooLargeError,
+        UnknownJobError,
+        InvalidContactError,
+    ) as error:
+        LOGGER.warning("skipping resume blob %r: %s: %s", blob_name, type(error).__name__, error)
         return None
     resume = BlobRef(container=container, name=blob_name, size_bytes=size, content_type=content_type)
-    outcome = await start_candidate(
-        client, job_id=job_id, resume=resume, contact=contact_from_metadata(metadata)
-    )
+    outcome = await start_candidate(client, job_id=job_id, resume=resume, contact=contact)
     if not outcome.created:
         LOGGER.info("resume blob %s already runs as %s", blob_name, outcome.instance_id)
     return outcome
@@ -74,38 +123,55 @@ def _blob_from_subject(subject: str, container: str) -> str:
     return normalize_resume_blob(subject.split(marker, 1)[1], container)
 
 
-@bp.blob_trigger(arg_name="resume", path=RESUME_PATH, connection="AzureWebJobsStorage")
+@bp.blob_trigger(
+    arg_name="resume", path=RESUME_PATH, connection="AzureWebJobsStorage", source=resume_trigger_source()
+)
 @bp.durable_client_input(client_name="client")
 async def resume_uploaded(resume: func.InputStream, client: df.DurableOrchestrationClient) -> None:
-    """Start the pipeline for a resume uploaded to ``resumes/{job_id}/{name}``."""
-    blob_name = normalize_resume_blob(resume.name or "", TRIGGER_CONTAINER)
+    """Start the pipeline for a resume uploaded to ``<resumes container>/{job_id}/{name}``."""
+    # The worker names the blob "<container>/<blob name>".
+    container, _, path = (resume.name or "").partition("/")
+    try:
+        blob_name = normalize_resume_blob(path, container)
+    except InvalidIdentifierError as error:
+        LOGGER.warning("skipping resume blob %r: %s", resume.name, error)
+        return
     # The worker's concrete InputStream carries the blob's metadata; the abstract type does not declare it.
     metadata = getattr(resume, "metadata", None)
-    await intake_resume_blob(client, TRIGGER_CONTAINER, blob_name, size=resume.length, metadata=metadata)
+    await intake_resume_blob(client, container, blob_name, size=resume.length, metadata=metadata)
 
 
 @bp.event_grid_trigger(arg_name="event")
 @bp.durable_client_input(client_name="client")
 async def resume_blob_created(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
-    """Start the pipeline from a ``Microsoft.Storage.BlobCreated`` event; other events are acknowledged."""
-    if event.event_type != BLOB_CREATED:
-        LOGGER.info("ignoring Event Grid event %s of type %s", event.id, event.event_type)
+    """Start the pipeline from a ``Microsoft.Storage.BlobCreated`` event; other events are acknowledged.
+
+    Event Grid and CloudEvents subscriptions both work: the worker passes a ``func.CloudEvent`` for the
+    latter despite the annotation (see :mod:`triggers.events`). The blob comes from ``data.url``, or else
+    from the subject, which both schemas carry in the same form.
+    """
+    delivered = delivered_event(event)
+    if delivered.type != BLOB_CREATED:
+        LOGGER.info(
+            "ignoring %s event %s of type %r", delivered.schema, delivered.label, (delivered.type or "")[:128]
+        )
         return
-    data = event.get_json()
-    url = data.get("url") if isinstance(data, dict) else None
+    data = delivered.data if isinstance(delivered.data, dict) else {}
+    url = data.get("url")
     container = get_settings().resumes_container
     try:
-        blob_name = (
-            normalize_resume_blob(str(url), container)
-            if url
-            else _blob_from_subject(event.subject or "", container)
-        )
-    except InvalidIdentifierError:
-        LOGGER.info("ignoring BlobCreated %s outside the resumes container", event.id)
+        if isinstance(url, str) and url:
+            blob_name = normalize_resume_blob(url, container)
+        elif delivered.subject is not None:
+            blob_name = _blob_from_subject(delivered.subject, container)
+        else:
+            raise InvalidIdentifierError("the event names no blob")
+    except InvalidIdentifierError as error:
+        LOGGER.info("ignoring BlobCreated %s: %s", delivered.label, error)
         return
     properties = await asyncio.to_thread(blob_properties, container, blob_name)
     if properties is None:
-        LOGGER.warning("BlobCreated %s names a blob that no longer exists", event.id)
+        LOGGER.warning("BlobCreated %s names a blob that no longer exists", delivered.label)
         return
     await intake_resume_blob(
         client, container, blob_name, size=int(properties.size), metadata=properties.metadata
