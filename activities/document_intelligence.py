@@ -1,4 +1,9 @@
-"""Document Intelligence activities: resume (Blob) → analyzed text (Blob), returned as a reference."""
+"""Document Intelligence activities: resume (Blob) → analyzed text (Blob), returned as a reference.
+
+An analysis is a submit (POST, answered 202 with ``Operation-Location``) followed by polls of that location.
+A transient fault on a poll does not lose the analysis: the poller is rebuilt from its continuation token
+(the operation's location) and polling goes on, within the budget of ``shared.retry.REQUEST_RETRY``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from shared import retry
 from shared.clients import document_intelligence_client
-from shared.errors import ErrorCode, PermanentError
+from shared.errors import ErrorCode, PermanentError, classify_exception
 from shared.models import ExtractResumeTextInput, ExtractResumeTextOutput, TextRef
+from shared.retry import REQUEST_RETRY, RequestRetry, call_with_request_retries
 from shared.settings import get_settings
 from shared.storage import blob_properties, download_bytes, upload_bytes
 
@@ -25,6 +32,42 @@ _UNREADABLE_CODES = ("InvalidContent", "InvalidRequest", "InvalidContentLength",
 def resume_text_blob_name(instance_id: str) -> str:
     """Where the extracted text of an instance's resume is stored (one per instance: idempotent)."""
     return f"{instance_id}/resume.txt"
+
+
+def analyze_document(model_id: str, document: bytes, *, policy: RequestRetry = REQUEST_RETRY) -> Any:
+    """Analyze ``document`` and return the ``AnalyzeResult``, surviving transient faults of every request.
+
+    The submit is tried up to ``policy.tries`` times. The polls of the operation may fail transiently up to
+    ``policy.tries - 1`` times in all: after a failed poll the operation is resumed from its location (a new
+    submit would analyze, and bill, the document again). A permanent fault, or a transient one past the
+    budget, propagates.
+    """
+    from azure.core import exceptions as azure_errors
+
+    client = document_intelligence_client()
+
+    def submit() -> Any:
+        return client.begin_analyze_document(
+            model_id, io.BytesIO(document), content_type="application/octet-stream"
+        )
+
+    poller = call_with_request_retries(submit, what="analyze document: submit", policy=policy)
+    token = poller.continuation_token()
+    failed_polls = 0
+    while True:
+        try:
+            return poller.result()
+        except (
+            azure_errors.HttpResponseError,
+            azure_errors.ServiceRequestError,
+            azure_errors.ServiceResponseError,
+        ) as error:
+            failed_polls += 1
+            if not classify_exception(error).transient or failed_polls >= policy.tries:
+                raise
+            retry.pause(policy.delay(failed_polls, error))
+            # Resuming from the token sends nothing: the next request is the next poll of the same operation.
+            poller = client.begin_analyze_document(model_id, io.BytesIO(b""), continuation_token=token)
 
 
 def extract_resume_text_service(request: ExtractResumeTextInput) -> ExtractResumeTextOutput:
@@ -56,12 +99,7 @@ def extract_resume_text_service(request: ExtractResumeTextInput) -> ExtractResum
     if not document:
         raise PermanentError(ErrorCode.EMPTY_DOCUMENT, f"resume blob {request.resume.path} is empty")
     try:
-        poller = document_intelligence_client().begin_analyze_document(
-            settings.document_intelligence_model,
-            io.BytesIO(document),
-            content_type="application/octet-stream",
-        )
-        result = poller.result()
+        result = analyze_document(settings.document_intelligence_model, document)
     except HttpResponseError as error:
         # A failed analysis surfaces either on the 400 of the submit or on the 200 of the final poll, with the
         # reason in the inner error; throttling and outages keep their transient status codes.

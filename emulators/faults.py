@@ -4,6 +4,11 @@ A fault spec reads `service:kind=rate[,kind=rate...][;service:...]`, e.g.
 `openai:429=0.2,500=0.05;docintel:503=0.1`. Each service draws from its own RNG seeded from (seed, service),
 so the sequence of faults a service injects depends only on the seed and on how many requests that service has
 seen: a run is reproducible even when several services are called concurrently.
+
+A test that needs a fault at an exact request (the second poll of an operation, the third range of a
+download) scripts it instead: `POST /admin/faults {"script": {"docintel": [null, "503"]}}` makes the next
+requests of that service take those outcomes in order (`null`: served normally) before the random draws
+resume. Scripted requests do not consume random draws, so the seeded sequence after them is unchanged.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -98,6 +103,7 @@ class FaultInjector:
         self._seed = seed
         self._plan: dict[str, dict[FaultKind, float]] = parse_fault_spec(spec)
         self._rngs: dict[str, random.Random] = {}
+        self._scripts: dict[str, list[FaultKind | None]] = {}
         self._counters: dict[str, ServiceCounters] = {service: ServiceCounters() for service in SERVICES}
         self.stats_sections: dict[str, Callable[[], Any]] = {}
         """Extra sections of `/admin/stats` (name → snapshot function), e.g. the OpenAI quota usage."""
@@ -114,12 +120,28 @@ class FaultInjector:
             self._seed = seed
             self._rngs.clear()
 
+    def script(self, service: str, outcomes: Sequence[FaultKind | None]) -> None:
+        """Queue the outcomes of the next requests of ``service`` (``None``: served normally), in order."""
+        if service not in SERVICES:
+            raise FaultSpecError(f"unknown service {service!r}; expected one of {SERVICES}")
+        for outcome in outcomes:
+            if outcome is not None and outcome not in FAULT_KINDS:
+                raise FaultSpecError(f"unknown fault kind {outcome!r}; expected one of {FAULT_KINDS} or null")
+        self._scripts[service] = list(outcomes)
+
+    def scripted(self) -> dict[str, int]:
+        """How many scripted outcomes each service has left."""
+        return {service: len(queue) for service, queue in self._scripts.items() if queue}
+
     def plan(self) -> dict[str, dict[str, float]]:
         """Return the current rates per service and kind."""
         return {service: {str(k): v for k, v in rates.items()} for service, rates in self._plan.items()}
 
     def choose(self, service: str) -> FaultKind | None:
-        """Draw the fault (or none) for the next request of `service`; one draw per request, always."""
+        """Draw the fault (or none) for the next request of `service`; one draw per unscripted request."""
+        queue = self._scripts.get(service)
+        if queue:
+            return queue.pop(0)
         draw = self._rng(service).random()
         cumulative = 0.0
         for kind in FAULT_KINDS:
@@ -133,6 +155,7 @@ class FaultInjector:
         stats: dict[str, Any] = {
             "seed": self._seed,
             "faults": self.plan(),
+            "scripted": self.scripted(),
             "services": {
                 service: {"served": c.served, "injected": dict(c.injected), "served_s": round(c.served_s, 6)}
                 for service, c in self._counters.items()
@@ -251,6 +274,17 @@ class FaultInjector:
                     plan = parse_fault_spec(spec)
             except (FaultSpecError, TypeError, ValueError) as error:
                 return web.json_response(_generic_error(400, "InvalidRequest", str(error)), status=400)
+            script = body.get("script")
+            if script is not None:
+                try:
+                    if not isinstance(script, dict) or not all(isinstance(v, list) for v in script.values()):
+                        raise FaultSpecError("script must map a service to a list of fault kinds or null")
+                    for service, outcomes in script.items():
+                        self.script(str(service), outcomes)
+                except FaultSpecError as error:
+                    return web.json_response(_generic_error(400, "InvalidRequest", str(error)), status=400)
+                if "spec" not in body and "faults" not in body:
+                    return web.json_response(self.stats())
             seed = body.get("seed")
             for name in ("slow_delay_s", "timeout_hold_s", "retry_after_s"):
                 if isinstance(body.get(name), int | float):

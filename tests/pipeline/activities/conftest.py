@@ -80,6 +80,31 @@ def configure(
     reset_storage()
 
 
+@pytest.fixture(autouse=True)
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """In-attempt retries record their waits here instead of sleeping: tests control time."""
+    from shared import retry
+
+    recorded: list[float] = []
+    monkeypatch.setattr(retry, "pause", recorded.append)
+    return recorded
+
+
+@pytest.fixture
+def script_faults(emulators: EmulatorThread) -> Iterator[Callable[[str, list[str | None]], None]]:
+    """Queue exact outcomes for a service's next requests (``None``: served); cleared afterwards."""
+
+    def set_script(service: str, outcomes: list[str | None]) -> None:
+        async def configure() -> None:
+            emulators.server.faults.script(service, outcomes)  # type: ignore[arg-type]
+
+        emulators.call(configure())
+
+    yield set_script
+    for service in ("openai", "docintel", "acs"):
+        set_script(service, [])
+
+
 @pytest.fixture
 def faults(emulators: EmulatorThread) -> Iterator[Callable[[str], None]]:
     """Set the emulators' fault plan (e.g. ``openai:429=1``) for this test; cleared afterwards."""

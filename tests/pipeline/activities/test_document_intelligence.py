@@ -78,7 +78,7 @@ def test_throttling_and_outages_raise_transient_then_succeed(
     configure: Callable[..., None], faults: Callable[[str], None], spec: str, code: ErrorCode
 ) -> None:
     payload = _payload(upload_sample("resumes/eve-average.pdf"))
-    faults(spec)
+    faults(spec)  # every request fails: more than the in-attempt retries absorb
     with pytest.raises(TransientError) as raised:
         extract_resume_text(payload)
     assert error_code_from_exception_message(str(raised.value)) is code
@@ -93,3 +93,39 @@ def test_unreachable_service_is_transient(configure: Callable[..., None]) -> Non
     with pytest.raises(TransientError) as raised:
         extract_resume_text(payload)
     assert raised.value.code is ErrorCode.CONNECTION_FAILED
+
+
+def test_a_failed_poll_resumes_the_same_operation(
+    configure: Callable[..., None],
+    emulators: EmulatorThread,
+    script_faults: Callable[[str, list[str | None]], None],
+    pauses: list[float],
+) -> None:
+    payload = _payload(upload_sample("resumes/ada-strong.pdf"), instance="cand-polls")
+    operations_before = len(emulators.server.docintel._operations)
+    # The submit fails once, then every other poll fails: each of these lost the whole analysis before.
+    script_faults("docintel", ["503", None, "429", None, "500", None])
+
+    result = ExtractResumeTextOutput.model_validate(extract_resume_text(payload))
+
+    assert result.failure is None
+    assert result.text is not None
+    assert result.text.char_count > 100
+    # One analysis was submitted and followed to its end; the failed polls were retried in the attempt.
+    assert len(emulators.server.docintel._operations) == operations_before + 1
+    assert len(pauses) == 3
+
+
+def test_polls_that_keep_failing_end_the_attempt_as_transient(
+    configure: Callable[..., None],
+    script_faults: Callable[[str, list[str | None]], None],
+) -> None:
+    from shared.retry import REQUEST_RETRY
+
+    payload = _payload(upload_sample("resumes/ada-strong.pdf"), instance="cand-outage")
+    script_faults("docintel", [None, *["503"] * REQUEST_RETRY.tries])
+
+    with pytest.raises(TransientError) as raised:
+        extract_resume_text(payload)
+
+    assert error_code_from_exception_message(str(raised.value)) is ErrorCode.SERVICE_UNAVAILABLE
