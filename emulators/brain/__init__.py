@@ -1,8 +1,10 @@
 """The deterministic "brain" behind the emulated chat completions.
 
 It recognises a task by the requested schema's name and fills fields by their names from the tagged sections
-of the prompt (see docs/EMULATORS.md); any other schema is filled generically with valid values. It never
-imports pipeline code and never draws random numbers: the same request always gets the same answer.
+of the prompt (see docs/EMULATORS.md); any other schema (a developer's own model, a tool it was not taught) is
+answered with values drawn from the prompt's text (`emulators.brain.fill`). Every answer is validated against
+the requested schema with the `jsonschema` library before it leaves. It never imports pipeline code and never
+draws random numbers: the same request always gets the same answer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from emulators.brain.fill import fill_from_text
 from emulators.brain.interview import score_interview
 from emulators.brain.resume import extract_profile
 from emulators.brain.schema import JsonSchema, SchemaError, conform, generate, validate
@@ -57,13 +60,20 @@ _TASKS: dict[str, Callable[[str], dict[str, Any]]] = {
 
 
 def structured_answer(schema_name: str, schema: JsonSchema, prompt: str) -> Any:
-    """Return a value that validates against `schema`: a task answer fitted to it, or a generic fill."""
+    """Return a value that validates against `schema`: a task answer fitted to it, or values from the text."""
     task = _TASKS.get(_normalise(schema_name))
     try:
         if task is not None:
             answer = conform(task(prompt), schema)
             if not validate(answer, schema):
                 return answer
+        drawn = fill_from_text(schema, prompt)
+        if not validate(drawn, schema):
+            return drawn
+        # What the text gave breaks a rule the filler did not foresee: keep what fits, make the rest valid.
+        repaired = conform(drawn, schema)
+        if not validate(repaired, schema):
+            return repaired
         return generate(schema)
     except (SchemaError, RecursionError):
         # An unfollowable schema cannot be honoured; answer with an empty object rather than crash.

@@ -3,18 +3,25 @@
 Strict mode restricts schemas to `type` (incl. type lists), `properties`, `required`, `additionalProperties`,
 `items`, `enum`, `const`, `anyOf`, `$ref`/`$defs` (pydantic nests models that way), plus a few bounds. The
 emulator must never return output that violates the requested schema, so it both fills values for a schema and
-validates the result before answering.
+validates the result before answering, with the `jsonschema` library (Draft 2020-12, formats checked).
 """
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping
 from typing import Any
+
+# jsonschema ships no type information and its stubs are not installed: its objects are typed Any here.
+import jsonschema.exceptions  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
 
 JsonSchema = Mapping[str, Any]
 
 _MAX_REF_DEPTH = 32
+_VALIDATOR_CACHE_SIZE = 64
+_VALIDATORS: dict[str, Draft202012Validator] = {}
 
 
 class SchemaError(ValueError):
@@ -59,79 +66,32 @@ def schema_types(schema: JsonSchema) -> list[str]:
     return []
 
 
-def _type_matches(value: Any, json_type: str) -> bool:
-    if json_type == "null":
-        return value is None
-    if json_type == "boolean":
-        return isinstance(value, bool)
-    if json_type == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if json_type == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if json_type == "string":
-        return isinstance(value, str)
-    if json_type == "array":
-        return isinstance(value, list)
-    if json_type == "object":
-        return isinstance(value, dict)
-    return False
+def _root_validator(root: JsonSchema) -> Draft202012Validator:
+    """One validator per root schema: `$ref`s in any of its sub-schemas resolve against the root."""
+    key = json.dumps(root, sort_keys=True, default=str)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        if len(_VALIDATORS) >= _VALIDATOR_CACHE_SIZE:
+            _VALIDATORS.pop(next(iter(_VALIDATORS)))
+        _VALIDATORS[key] = validator
+    return validator
 
 
-def validate(value: Any, schema: JsonSchema, root: JsonSchema | None = None, path: str = "$") -> list[str]:
-    """Return every violation of `schema` by `value` (empty list: valid)."""
-    root = schema if root is None else root
-    schema = resolve(schema, root)
-    errors: list[str] = []
-    if "anyOf" in schema:
-        branches = [validate(value, branch, root, path) for branch in schema["anyOf"]]
-        if all(branches):
-            errors.append(f"{path}: matches no anyOf branch ({'; '.join(b[0] for b in branches if b)})")
-        return errors
-    if "const" in schema and value != schema["const"]:
-        errors.append(f"{path}: must equal {schema['const']!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{path}: {value!r} is not one of {schema['enum']!r}")
-    types = schema_types(schema)
-    if types and not any(_type_matches(value, t) for t in types):
-        errors.append(f"{path}: expected {'/'.join(types)}, got {type(value).__name__}")
-        return errors
-    if isinstance(value, dict):
-        properties: Mapping[str, Any] = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                errors.append(f"{path}: missing required property {name!r}")
-        for name, item in value.items():
-            if name in properties:
-                errors.extend(validate(item, properties[name], root, f"{path}.{name}"))
-            elif schema.get("additionalProperties") is False:
-                errors.append(f"{path}: unexpected property {name!r}")
-            elif isinstance(schema.get("additionalProperties"), Mapping):
-                errors.extend(validate(item, schema["additionalProperties"], root, f"{path}.{name}"))
-    if isinstance(value, list):
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            errors.append(f"{path}: fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(f"{path}: more than {schema['maxItems']} items")
-        if isinstance(schema.get("items"), Mapping):
-            for index, item in enumerate(value):
-                errors.extend(validate(item, schema["items"], root, f"{path}[{index}]"))
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            errors.append(f"{path}: below minimum {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            errors.append(f"{path}: above maximum {schema['maximum']}")
-        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            errors.append(f"{path}: not above {schema['exclusiveMinimum']}")
-        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-            errors.append(f"{path}: not below {schema['exclusiveMaximum']}")
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            errors.append(f"{path}: shorter than {schema['minLength']}")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            errors.append(f"{path}: longer than {schema['maxLength']}")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            errors.append(f"{path}: does not match {schema['pattern']!r}")
-    return errors
+def validate(value: Any, schema: JsonSchema, root: JsonSchema | None = None) -> list[str]:
+    """Return every violation of `schema` by `value` (empty list: valid), as `jsonschema` reports them.
+
+    `schema` may be a sub-schema of `root` (its `$ref`s then point into `root`). Raises `SchemaError` when the
+    schema itself cannot be followed.
+    """
+    validator = _root_validator(schema if root is None else root)
+    if root is not None and schema is not root:
+        validator = validator.evolve(schema=schema)
+    try:
+        errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+    except (Unresolvable, jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType) as error:
+        raise SchemaError(str(error).splitlines()[0]) from error
+    return [f"{error.json_path}: {error.message}" for error in errors]
 
 
 def _number_in_bounds(schema: JsonSchema, preferred: float) -> float:

@@ -197,17 +197,15 @@ def test_validate_reports_violations() -> None:
     }
     assert validate({"n": 3, "tags": ["x"], "mode": "a", "maybe": None}, schema) == []
     problems = validate({"n": 9, "tags": ["x", 1], "mode": "c", "extra": True}, schema)
-    joined = "\n".join(problems)
-    expectations = (
-        "above maximum",
-        "more than 1 items",
-        "expected string",
-        "not one of",
-        "unexpected property",
-        "missing required property 'maybe'",
-    )
-    for expected in expectations:
-        assert expected in joined
+    # The jsonschema library's own messages, each prefixed with the JSON path of the offending value.
+    assert problems == [
+        "$: 'maybe' is a required property",
+        "$: Additional properties are not allowed ('extra' was unexpected)",
+        "$.mode: 'c' is not one of ['a', 'b']",
+        "$.n: 9 is greater than the maximum of 5",
+        "$.tags: ['x', 1] is too long",
+        "$.tags[1]: 1 is not of type 'string'",
+    ]
     assert validate(True, {"type": "integer"}) != []  # a bool is not an integer in JSON Schema
 
 
