@@ -36,6 +36,13 @@ from urllib.parse import quote, unquote, urlsplit
 from aiohttp import web
 
 from emulators.acs_proxy import ConnectProxy
+from emulators.acs_tokens import (
+    DEFAULT_IMMUTABLE_RESOURCE_ID,
+    JWKS_PATH,
+    OPENID_CONFIGURATION_PATH,
+    CallbackSigner,
+    SignedCallbackPusher,
+)
 from emulators.eventgrid_delivery import (
     DeliveryFailedError,
     EventPusher,
@@ -104,6 +111,20 @@ class AcsConfig:
     """Pause between create call and its outcome event, so callers see the 'connecting' state first."""
     voice: str = "auto"
     """Recording voice: ``tones``, ``espeak-ng`` (speech) or ``auto`` (speech if espeak-ng is installed)."""
+    immutable_resource_id: str = DEFAULT_IMMUTABLE_RESOURCE_ID
+    """The emulated resource's immutable id: the audience of the JWT every callback carries."""
+    repeatability_window: dt.timedelta = dt.timedelta(minutes=5)
+    """How long ACS tracks a ``Repeatability-Request-ID`` (documented: five minutes)."""
+
+
+@dataclass(frozen=True)
+class _RepeatedRequest:
+    """What a repeatable create call was sent as and answered with, kept for the tracked window."""
+
+    first_sent: dt.datetime
+    request_digest: str
+    status: int
+    body: bytes
 
 
 def new_access_key() -> str:
@@ -201,7 +222,9 @@ class AcsEmulator:
         self._calls_by_server_id: dict[str, Call] = {}
         self._recordings: dict[str, RecordingSession] = {}
         self._files: dict[str, RecordingFile] = {}
-        self._callbacks = EventPusher(config.callback_retry)
+        self.signer = CallbackSigner(config.public_base_url, config.immutable_resource_id)
+        self._callbacks: EventPusher = SignedCallbackPusher(self.signer, config.callback_retry)
+        self._repeatable: dict[str, _RepeatedRequest] = {}
         self._event_grid = EventPusher(config.event_grid_retry, topic=ACS_RESOURCE_TOPIC)
         self._tasks: set[asyncio.Task[None]] = set()
         self._proxy: ConnectProxy | None = None
@@ -228,6 +251,13 @@ class AcsEmulator:
     def connection_string(self) -> str:
         """Return ``endpoint=https://127.0.0.1:PORT/;accesskey=...`` for ``from_connection_string``."""
         return f"endpoint={self.config.public_base_url.rstrip('/')}/;accesskey={self.config.access_key_b64}"
+
+    def app_settings(self) -> dict[str, str]:
+        """Return the settings an app needs to validate the emulator's signed callbacks."""
+        return {
+            "ACS_IMMUTABLE_RESOURCE_ID": self.config.immutable_resource_id,
+            "ACS_OPENID_CONFIGURATION_URL": f"{self.signer.issuer}{OPENID_CONFIGURATION_PATH}",
+        }
 
     @property
     def recording_proxy_url(self) -> str:
@@ -269,7 +299,10 @@ class AcsEmulator:
     def add_routes(self, app: web.Application) -> None:
         """Register the Call Automation and recording storage routes on ``app``."""
         r = app.router
-        r.add_post("/calling/callConnections", self._guard(self._create_call))
+        # Published without authentication, as ACS publishes them: they hold only public keys.
+        r.add_get(OPENID_CONFIGURATION_PATH, self._openid_configuration)
+        r.add_get(JWKS_PATH, self._jwks)
+        r.add_post("/calling/callConnections", self._guard(self._create_call_repeatable))
         r.add_get("/calling/callConnections/{call_id}", self._guard(self._get_call))
         r.add_delete("/calling/callConnections/{call_id}", self._guard(self._hang_up))
         r.add_post("/calling/callConnections/{call_action}", self._guard(self._call_action))
@@ -351,7 +384,68 @@ class AcsEmulator:
             raise AcsError(404, "8522", f"Call connection {call_id} not found.")
         return call
 
+    async def _openid_configuration(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.signer.openid_configuration())
+
+    async def _jwks(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.signer.jwks())
+
     # ------------------------------------------------------------------------------------------ calls
+
+    async def _create_call_repeatable(self, request: web.Request) -> web.StreamResponse:
+        """Create call with ACS's repeatable requests (OASIS Repeatable Requests 1.0, tracked 5 minutes).
+
+        The same ``Repeatability-Request-ID`` with the same first-sent time and body, within the window,
+        gets the first answer again and creates (rings) nothing; a first-sent time outside the window is
+        412, malformed headers or a reused id with another request are 400. Every answer to a repeatable
+        request says ``Repeatability-Result: accepted`` or ``rejected``.
+        """
+        request_id = request.headers.get("Repeatability-Request-ID")
+        first_sent_text = request.headers.get("Repeatability-First-Sent")
+        if request_id is None and first_sent_text is None:
+            return await self._create_call(request)
+        try:
+            uuid.UUID(request_id or "")
+        except ValueError:
+            return _rejected(400, "Repeatability-Request-ID must be a GUID.")
+        try:
+            first_sent = dt.datetime.strptime(first_sent_text or "", "%a, %d %b %Y %H:%M:%S GMT").replace(
+                tzinfo=dt.UTC
+            )
+        except ValueError:
+            return _rejected(400, "Repeatability-First-Sent must be an IMF-fixdate.")
+        now = dt.datetime.now(dt.UTC)
+        window = self.config.repeatability_window
+        if first_sent < now - window or first_sent > now + _MAX_CLOCK_SKEW:
+            return _rejected(
+                412, "The Repeatability-First-Sent header is not within the tracked duration of 5 minutes."
+            )
+        self._repeatable = {
+            key: seen for key, seen in self._repeatable.items() if seen.first_sent >= now - window
+        }
+        digest = hashlib.sha256(await request.read()).hexdigest()
+        assert request_id is not None
+        seen = self._repeatable.get(request_id)
+        if seen is not None:
+            if seen.first_sent != first_sent or seen.request_digest != digest:
+                return _rejected(400, "The repeated request does not match the request first sent.")
+            LOGGER.info("repeated create call %s answered from its first execution", request_id)
+            return web.Response(
+                status=seen.status,
+                body=seen.body,
+                content_type="application/json",
+                headers={"Repeatability-Result": "accepted"},
+            )
+        try:
+            response = await self._create_call(request)
+        except AcsError as error:
+            response = error.response()
+        body = response.body if isinstance(response, web.Response) else None
+        # A 5xx is executed again when repeated; any other answer is the answer for the whole window.
+        if isinstance(body, bytes) and response.status < 500:
+            self._repeatable[request_id] = _RepeatedRequest(first_sent, digest, response.status, body)
+        response.headers["Repeatability-Result"] = "accepted"
+        return response
 
     async def _create_call(self, request: web.Request) -> web.StreamResponse:
         body = await self._json_body(request)
@@ -788,6 +882,12 @@ class AcsEmulator:
             await response.write(piece)
         await response.write_eof()
         return response
+
+
+def _rejected(status: int, message: str) -> web.Response:
+    response = AcsError(status, "BadRequest" if status == 400 else "PreconditionFailed", message).response()
+    response.headers["Repeatability-Result"] = "rejected"
+    return response
 
 
 def _signable_paths(raw_path: str) -> dict[str, None]:
