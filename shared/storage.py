@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, BlobProperties, ContainerClient
 
 __all__ = [
+    "RECORD_CALL_BETWEEN_WRITES",
     "CallRecord",
     "blob_client",
     "blob_properties",
@@ -31,10 +33,14 @@ __all__ = [
     "download_bytes",
     "download_json",
     "download_text",
+    "fault_point",
+    "injected_fault",
     "instance_for_server_call",
     "load_job",
     "record_call",
+    "record_call_sighting",
     "reset_storage",
+    "sighted_calls",
     "upload_bytes",
     "upload_if_absent",
     "upload_json",
@@ -42,6 +48,27 @@ __all__ = [
 
 _ensured: set[str] = set()
 _ensured_lock = threading.Lock()
+
+RECORD_CALL_BETWEEN_WRITES = "record_call.between_writes"
+"""Fault point between the index write and the commit write of :func:`record_call`."""
+_fault_hooks: dict[str, Callable[[], None]] = {}
+
+
+def fault_point(name: str) -> None:
+    """Run the hook injected at ``name``, if any: where a test crashes a step between two of its writes."""
+    hook = _fault_hooks.get(name)
+    if hook is not None:
+        hook()
+
+
+@contextlib.contextmanager
+def injected_fault(name: str, hook: Callable[[], None]) -> Iterator[None]:
+    """Run ``hook`` (typically one that raises) at fault point ``name`` for the duration of the block."""
+    _fault_hooks[name] = hook
+    try:
+        yield
+    finally:
+        _fault_hooks.pop(name, None)
 
 
 def reset_storage() -> None:
@@ -176,11 +203,23 @@ def _context_blob(operation_context: str) -> str:
 
 
 def record_call(record: CallRecord) -> None:
-    """Persist the call under its operation context and its server call id (for Event Grid routing)."""
+    """Persist a placed call so that any crash leaves its record either absent or complete.
+
+    The record is one blob per operation context, written once and last: it is the commit point. The index
+    by server call id (for Event Grid routing and ``start_call_recording``) is written first and holds the
+    same record, so whenever the context record exists its index does too; an index left behind by a crash
+    before the commit is true (this instance did place that call) and is rewritten by the re-run.
+    """
     container = get_settings().artifacts_container
-    upload_json(container, _context_blob(record.operation_context), record)
     if record.server_call_id:
         upload_json(container, _server_call_blob(record.server_call_id), record)
+    fault_point(RECORD_CALL_BETWEEN_WRITES)
+    upload_if_absent(
+        container,
+        _context_blob(record.operation_context),
+        record.model_dump_json().encode(),
+        content_type="application/json",
+    )
 
 
 def call_for_operation_context(operation_context: str) -> CallRecord | None:
@@ -191,6 +230,31 @@ def call_for_operation_context(operation_context: str) -> CallRecord | None:
 def instance_for_server_call(server_call_id: str) -> CallRecord | None:
     """Return which instance placed the call ``server_call_id`` (None for calls this app never placed)."""
     return _read_record(_server_call_blob(server_call_id))
+
+
+def record_call_sighting(operation_context: str, call_connection_id: str) -> None:
+    """Remember that ACS connected ``call_connection_id`` for ``operation_context`` (from its callback).
+
+    A call whose placing crashed before it was recorded is known only through its callbacks; a re-run that
+    cannot adopt it by repeatability finds it here and hangs it up, so no orphaned call stays up.
+    """
+    name = f"{_sightings_prefix(operation_context)}{hashlib.sha256(call_connection_id.encode()).hexdigest()}"
+    upload_if_absent(
+        get_settings().artifacts_container, name, call_connection_id.encode(), content_type="text/plain"
+    )
+
+
+def sighted_calls(operation_context: str) -> list[str]:
+    """Call connection ids ACS reported as connected for ``operation_context``."""
+    container = container_client(get_settings().artifacts_container)
+    ids = []
+    for blob in container.list_blobs(name_starts_with=_sightings_prefix(operation_context)):
+        ids.append(container.get_blob_client(blob.name).download_blob().readall().decode("utf-8"))
+    return ids
+
+
+def _sightings_prefix(operation_context: str) -> str:
+    return f"calls/sighted/{hashlib.sha256(operation_context.encode()).hexdigest()}/"
 
 
 def _read_record(name: str) -> CallRecord | None:
