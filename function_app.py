@@ -21,7 +21,7 @@ from activities import (
     transcription,
 )
 from orchestrators import batch_screening, candidate_pipeline, interview
-from triggers import acs_callbacks, blob_intake, event_grid, http_api
+from triggers import acs_callbacks, blob_intake, dashboard, event_grid, http_api
 
 # Function keys by default; each HTTP route states its own level (health and the ACS callback are anonymous,
 # the callback authenticating with the secret in its URL because ACS cannot send a key).
@@ -35,6 +35,7 @@ for blueprint in (
     blob_intake.bp,
     event_grid.bp,
     acs_callbacks.bp,
+    dashboard.bp,
     calls.bp,
     document_intelligence.bp,
     jobs.bp,
