@@ -40,6 +40,14 @@ param openAiTranscriptionModel string = 'whisper'
 param openAiTranscriptionModelVersion string = '001'
 param openAiTranscriptionCapacity int = 1
 
+@secure()
+@description('Key of the per-interview token in ACS callback URLs (a second factor beside the JWT ACS signs). azd generates it once per environment and keeps it, so running interviews keep valid URLs across deployments.')
+@metadata({ azd: { type: 'generate', config: { length: 48, noSpecial: true } } })
+param acsCallbackSecret string
+
+@description('OpenID configuration ACS publishes for the JWTs it signs on Call Automation callbacks (public cloud).')
+param acsOpenIdConfigurationUrl string = 'https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration'
+
 @description('Business rules, passed to the app settings of the same names (defaults equal shared/settings.py).')
 param screeningAdvanceThreshold string = '0.7'
 param screeningRejectThreshold string = '0.4'
@@ -202,7 +210,12 @@ module functionApp 'modules/function-app.bicep' = {
       DOCUMENT_INTELLIGENCE_MODEL: 'prebuilt-read'
       ACS_ENDPOINT: communication.outputs.endpoint
       ACS_CALLER_PHONE_NUMBER: acsCallerPhoneNumber
+      // The audience of the JWT ACS signs its callbacks with, and where its signing keys are published.
+      ACS_IMMUTABLE_RESOURCE_ID: communication.outputs.immutableResourceId
+      ACS_OPENID_CONFIGURATION_URL: acsOpenIdConfigurationUrl
+      ACS_CALLBACK_SECRET: acsCallbackSecret
       HTTP_TIMEOUT_SECONDS: '60'
+      HTTP_CONNECT_TIMEOUT_SECONDS: '10'
       SCREENING_ADVANCE_THRESHOLD: screeningAdvanceThreshold
       SCREENING_REJECT_THRESHOLD: screeningRejectThreshold
       BUSINESS_HOURS_START: businessHoursStart
