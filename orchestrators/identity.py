@@ -59,7 +59,8 @@ def normalize_resume_blob(reference: str, container: str = RESUME_CONTAINER) -> 
     them), percent signs in a bare name (``%2e`` is ``.`` once a URL decodes it), control characters and
     surrounding white space. See :func:`blob_name_problem`.
     """
-    text = reference.strip()
+    # No trimming: a blob name with surrounding white space is another blob (and is refused below).
+    text = reference
     if "://" in text:
         path = urlsplit(text).path
         marker = f"/{container}/"
