@@ -1,21 +1,27 @@
 """ACS Call Automation activities: place the interview call (recorded), start its recording, hang up.
 
-Idempotency of placing a call has two layers: the operation context ``<instance>:interview-call:<attempt>``
+Idempotency of placing a call has three layers. The operation context ``<instance>:interview-call:<attempt>``
 is persisted with the call ids before the activity returns (a repeated execution finds it and places
-nothing), and the create request carries a ``Repeatability-Request-ID`` derived from that context, so the
-service itself drops a duplicate sent by a retry after a lost response.
+nothing). The create request carries ``Repeatability-Request-ID`` / ``Repeatability-First-Sent`` stored
+before the first request, so a re-run after a crash between ``create_call`` and the record, or a retry after
+a lost response, gets the same call back from ACS and rings nobody twice. ACS tracks those ids for five
+minutes: a re-run after that (412) hangs up every call ACS reported connected for the context but that was
+never recorded, then places the call afresh, so an orphaned call never stays up.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from shared.acs_auth import callback_token
 from shared.clients import call_automation_client
 from shared.errors import ErrorCode, PermanentError
 from shared.models import (
@@ -32,13 +38,20 @@ from shared.storage import (
     CallRecord,
     call_for_operation_context,
     download_text,
+    fault_point,
     instance_for_server_call,
     record_call,
+    sighted_calls,
+    upload_bytes,
     upload_if_absent,
 )
 
+if TYPE_CHECKING:
+    from azure.communication.callautomation import CallConnectionProperties
+
 __all__ = [
     "ACS_CALLBACK_ROUTE",
+    "PLACE_CALL_AFTER_CREATE",
     "bp",
     "callback_url",
     "hang_up_call_service",
@@ -48,9 +61,12 @@ __all__ = [
 ]
 
 bp = df.Blueprint()
+LOGGER = logging.getLogger("hireflow.activities.calls")
 
-# Route of the ACS mid-call callback trigger (under the host's /api prefix); the secret travels in the query.
+# Route of the ACS mid-call callback trigger (under the host's /api prefix).
 ACS_CALLBACK_ROUTE = "acs/callbacks"
+PLACE_CALL_AFTER_CREATE = "place_interview_call.after_create"
+"""Fault point between ACS creating the call and the call's record being written."""
 
 
 def operation_context_for(instance_id: str, attempt: int) -> str:
@@ -59,33 +75,74 @@ def operation_context_for(instance_id: str, attempt: int) -> str:
 
 
 def callback_url(instance_id: str) -> str:
-    """Where ACS posts mid-call events for ``instance_id``; carries the callback secret."""
+    """Where ACS posts mid-call events for ``instance_id``.
+
+    ACS authenticates each callback with a signed JWT; the URL adds this interview's own token (an HMAC of
+    the instance id), never a secret shared by every interview.
+    """
     settings = get_settings()
     query = {"instanceId": instance_id}
-    if settings.acs_callback_secret:
-        query["secret"] = settings.acs_callback_secret
+    token = callback_token(instance_id)
+    if token is not None:
+        query["token"] = token
     return f"{settings.callback_base_url.rstrip('/')}/api/{ACS_CALLBACK_ROUTE}?{urlencode(query)}"
 
 
-def _repeatability_headers(instance_id: str, context: str) -> dict[str, str]:
+def _repeatability_headers(instance_id: str, context: str, *, renew: bool = False) -> dict[str, str]:
     """Repeatability headers that stay identical across executions of the same call attempt.
 
-    ACS drops a create request it has already served when ``Repeatability-Request-ID`` *and*
-    ``Repeatability-First-Sent`` repeat, so the first-sent time is stored before the first request and reused.
+    ACS answers a create request it has already served when ``Repeatability-Request-ID`` *and*
+    ``Repeatability-First-Sent`` repeat, so both are stored before the first request and reused. ``renew``
+    stores a new pair once ACS no longer tracks the old one.
     """
-    request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"hireflow:{context}"))
-    first_sent = formatdate(usegmt=True)
-    name = f"{instance_id}/calls/{request_id}.repeatability"
+    anchor = uuid.uuid5(uuid.NAMESPACE_URL, f"hireflow:{context}")
+    name = f"{instance_id}/calls/{anchor}.repeatability"
     container = get_settings().artifacts_container
-    _, created = upload_if_absent(container, name, first_sent.encode(), content_type="text/plain")
-    if not created:
-        first_sent = download_text(BlobRef(container=container, name=name))
+    fresh = json.dumps({"request_id": str(uuid.uuid4()), "first_sent": formatdate(usegmt=True)}).encode()
+    if renew:
+        upload_bytes(container, name, fresh, content_type="application/json")
+        stored = fresh.decode()
+    else:
+        _, created = upload_if_absent(container, name, fresh, content_type="application/json")
+        stored = fresh.decode() if created else download_text(BlobRef(container=container, name=name))
+    try:
+        pair = json.loads(stored)
+        request_id, first_sent = str(pair["request_id"]), str(pair["first_sent"])
+    except (ValueError, KeyError, TypeError):
+        # Stored by an earlier version: the first-sent time alone, with the id derived from the context.
+        request_id, first_sent = str(anchor), stored
     return {"Repeatability-Request-ID": request_id, "Repeatability-First-Sent": first_sent}
+
+
+def _create_call(
+    request: PlaceInterviewCallInput, context: str, headers: dict[str, str]
+) -> CallConnectionProperties:
+    from azure.communication.callautomation import PhoneNumberIdentifier
+
+    return call_automation_client().create_call(
+        PhoneNumberIdentifier(request.phone_number),
+        callback_url(request.instance_id),
+        source_caller_id_number=PhoneNumberIdentifier(get_settings().acs_caller_phone_number),
+        operation_context=context,
+        headers=headers,
+    )
+
+
+def _hang_up_orphans(context: str) -> None:
+    """Hang up every call ACS reported connected for ``context``: none of them was ever recorded."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    for call_connection_id in sighted_calls(context):
+        LOGGER.warning("hanging up call %s placed for %s but never recorded", call_connection_id, context)
+        try:
+            call_automation_client().get_call_connection(call_connection_id).hang_up(is_for_everyone=True)
+        except ResourceNotFoundError:
+            continue  # already gone
 
 
 def place_interview_call_service(request: PlaceInterviewCallInput) -> PlaceInterviewCallOutput:
     """Place the call unless this instance already placed it for this attempt."""
-    from azure.communication.callautomation import PhoneNumberIdentifier
+    from azure.core.exceptions import HttpResponseError
 
     context = operation_context_for(request.instance_id, request.attempt)
     existing = call_for_operation_context(context)
@@ -98,16 +155,20 @@ def place_interview_call_service(request: PlaceInterviewCallInput) -> PlaceInter
         )
     if not request.phone_number.startswith("+") or not request.phone_number[1:].isdigit():
         raise PermanentError(ErrorCode.INVALID_INPUT, "phone number must be in E.164 form")
-    settings = get_settings()
-    properties = call_automation_client().create_call(
-        PhoneNumberIdentifier(request.phone_number),
-        callback_url(request.instance_id),
-        source_caller_id_number=PhoneNumberIdentifier(settings.acs_caller_phone_number),
-        operation_context=context,
-        headers=_repeatability_headers(request.instance_id, context),
-    )
+    try:
+        properties = _create_call(request, context, _repeatability_headers(request.instance_id, context))
+    except HttpResponseError as error:
+        if error.status_code != 412:
+            raise
+        # ACS no longer tracks the first request (more than five minutes ago): whatever it placed then was
+        # never recorded, so it is hung up before the call is placed under a new request id.
+        _hang_up_orphans(context)
+        properties = _create_call(
+            request, context, _repeatability_headers(request.instance_id, context, renew=True)
+        )
     if not properties.call_connection_id:
         raise PermanentError(ErrorCode.CALL_FAILED, "ACS returned no call connection id")
+    fault_point(PLACE_CALL_AFTER_CREATE)
     record_call(
         CallRecord(
             instance_id=request.instance_id,

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -12,6 +13,7 @@ from activities.calls import (
 from activities.recordings import fetch_call_recording, fetch_call_recording_service
 from activities.transcription import transcribe_recording
 from emulators.server import EmulatorThread
+from shared.acs_auth import callback_token
 from shared.errors import ErrorCode, TransientError
 from shared.models import (
     BlobRef,
@@ -31,11 +33,14 @@ from tests.pipeline.activities.conftest import blob_names, served
 pytestmark = pytest.mark.azurite
 
 
-def test_callback_url_carries_instance_and_secret(configure: Callable[..., None]) -> None:
+def test_callback_url_carries_a_per_interview_token_not_the_secret(configure: Callable[..., None]) -> None:
     url = callback_url("cand 1")
     assert url.startswith("http://127.0.0.1:9/api/acs/callbacks?")
     assert "instanceId=cand+1" in url
-    assert "secret=test-callback-secret" in url
+    assert "test-callback-secret" not in url
+    token = parse_qs(urlsplit(url).query)["token"][0]
+    assert token == callback_token("cand 1")
+    assert token != callback_token("cand 2")
     assert operation_context_for("cand", 2) == "cand:interview-call:2"
 
 
