@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -130,6 +131,9 @@ def write_settings_file(settings: Mapping[str, str], path: Path) -> None:
     temporary.replace(path)
 
 
+_SECRET_QUERY = re.compile(r"([?&](?:code|token|secret|sig|key|access_token)=)[^&\s'\"]+", re.IGNORECASE)
+
+
 class RedactingFormatter(logging.Formatter):
     """Formats log records with every known secret replaced, whatever a library put into the message.
 
@@ -147,7 +151,8 @@ class RedactingFormatter(logging.Formatter):
         text = super().format(record)
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
-        return text
+        # Secrets the emulator never saw in its settings: the app's callback token, a webhook's code.
+        return _SECRET_QUERY.sub(r"\1[redacted]", text)
 
 
 def secret_values(settings: Mapping[str, str], events_url: str | None) -> list[str]:

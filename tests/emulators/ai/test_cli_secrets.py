@@ -103,3 +103,21 @@ def test_log_records_are_redacted_whatever_the_library_put_in_them() -> None:
     assert "c2VjcmV0LWFjY2Vzcy1rZXk=" not in text
     assert "functionName=f" in text  # only the secret goes, the rest of the message stays readable
     assert "http://127.0.0.1:2/" not in secrets
+
+
+def test_callback_tokens_the_emulator_never_saw_are_redacted_too() -> None:
+    formatter = RedactingFormatter([])
+    record = logging.LogRecord(
+        "emulators.acs_service",
+        logging.WARNING,
+        __file__,
+        1,
+        "callback dropped: %s",
+        ("http://127.0.0.1:9/api/acs/callbacks?instanceId=cand-1&token=Vbh-secret_token&x=1",),
+        None,
+    )
+
+    text = formatter.format(record)
+
+    assert "Vbh-secret_token" not in text
+    assert "instanceId=cand-1&token=[redacted]&x=1" in text
