@@ -3,6 +3,12 @@
 Each chunk is downloaded in ranges with the SDK's ``download_recording(offset=, length=)`` and each range is
 staged as one block of the target blob, so at most one range is ever in memory. The block list is committed
 with the recording's metadata; a committed blob marked complete is skipped on a repeated execution.
+
+Resuming: staged blocks outlive a failed attempt (uncommitted blocks stay on the blob for a week), so an
+attempt starts from the longest run of this activity's blocks already staged, at the offset their sizes add
+up to, and downloads only the rest: a two-hour recording that fails at its last range re-downloads one range,
+not the whole chunk. A transient fault on one range is retried inside the attempt
+(``shared.retry.REQUEST_RETRY``) before the attempt gives up.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import azure.durable_functions as df
@@ -24,6 +31,7 @@ from shared.models import (
     RecordingChunk,
     RecordingReady,
 )
+from shared.retry import call_with_request_retries
 from shared.settings import get_settings
 from shared.storage import blob_client, blob_properties, upload_bytes
 
@@ -56,6 +64,41 @@ def _block_id(number: int) -> str:
     return base64.b64encode(f"block-{number:08d}".encode()).decode()
 
 
+def _staged_prefix(target: Any, range_bytes: int) -> tuple[list[str], int, bool]:
+    """Blocks an earlier attempt staged: ``(block ids in order, bytes they hold, whether the end is staged)``.
+
+    Only the unbroken run ``block-00000000``, ``block-00000001``, ... counts. A block shorter than a range
+    can only be the recording's last, so after one nothing is left to download.
+    """
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        _, uncommitted = target.get_block_list("uncommitted")
+    except ResourceNotFoundError:
+        return [], 0, False
+    sizes = {block.id: block.size for block in uncommitted}
+    blocks: list[str] = []
+    offset = 0
+    while (block_id := _block_id(len(blocks))) in sizes:
+        blocks.append(block_id)
+        offset += sizes[block_id]
+        if sizes[block_id] < range_bytes:
+            return blocks, offset, True
+    return blocks, offset, False
+
+
+def _download_range(client: Any, location: str, offset: int, length: int) -> bytes:
+    # The SDK omits the Range header when offset is 0 (and would stream the whole recording): send it
+    # ourselves for every range.
+    response = client.download_recording(
+        location, offset=offset, length=length, headers={"Range": f"bytes={offset}-{offset + length - 1}"}
+    )
+    block = bytearray()
+    for piece in _iter_bytes(response):
+        block += piece
+    return bytes(block)
+
+
 def _fetch_chunk(
     instance_id: str, recording: RecordingReady, chunk: RecordingChunk, range_bytes: int
 ) -> BlobRef:
@@ -69,30 +112,21 @@ def _fetch_chunk(
 
     client = recording_download_client()
     target = blob_client(container, name)
-    blocks: list[str] = []
-    offset = 0
+    blocks, offset, finished = _staged_prefix(target, range_bytes)
     try:
-        while True:
-            # The SDK omits the Range header when offset is 0 (and would stream the whole recording): send it
-            # ourselves for every range.
-            response = client.download_recording(
-                chunk.content_location,
-                offset=offset,
-                length=range_bytes,
-                headers={"Range": f"bytes={offset}-{offset + range_bytes - 1}"},
+        while not finished:
+            block = call_with_request_retries(
+                partial(_download_range, client, chunk.content_location, offset, range_bytes),
+                what=f"recording {chunk.document_id} at byte {offset}",
             )
-            received = 0
-            block = bytearray()
-            for piece in _iter_bytes(response):
-                block += piece
-                received += len(piece)
-            if received:
+            if block:
                 block_id = _block_id(len(blocks))
-                target.stage_block(block_id, bytes(block))
+                call_with_request_retries(
+                    partial(target.stage_block, block_id, block), what=f"stage block {len(blocks)}"
+                )
                 blocks.append(block_id)
-            offset += received
-            if received < range_bytes:
-                break
+            offset += len(block)
+            finished = len(block) < range_bytes
     except ResourceNotFoundError as error:
         raise PermanentError(
             ErrorCode.RECORDING_NOT_FOUND, f"recording chunk {chunk.document_id} is gone"
@@ -113,7 +147,11 @@ def _fetch_chunk(
         "content_type": recording.content_type or "",
     }
     if chunk.metadata_location:
-        raw_metadata = b"".join(_iter_bytes(client.download_recording(chunk.metadata_location)))
+        metadata_location = chunk.metadata_location
+        raw_metadata = call_with_request_retries(
+            lambda: b"".join(_iter_bytes(client.download_recording(metadata_location))),
+            what=f"recording metadata {chunk.document_id}",
+        )
         try:
             parsed = json.loads(raw_metadata)
         except ValueError:
@@ -136,9 +174,10 @@ def _fetch_chunk(
 
 
 def fetch_call_recording_service(
-    request: FetchCallRecordingInput, *, range_bytes: int = RANGE_BYTES
+    request: FetchCallRecordingInput, *, range_bytes: int | None = None
 ) -> FetchCallRecordingOutput:
-    """Copy every chunk of the recording into Blob, in chunk order."""
+    """Copy every chunk of the recording into Blob, in chunk order, in ranges of ``RANGE_BYTES``."""
+    range_bytes = range_bytes or RANGE_BYTES
     if not request.recording.chunks:
         raise PermanentError(ErrorCode.RECORDING_NOT_FOUND, "the recording lists no chunks")
     refs = [
