@@ -164,6 +164,32 @@ def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
     return lines
 
 
+def print_load_failure(error: AppLoadError, app_path: Path) -> None:
+    """Say why the app cannot start: the worker's refusal per function, else the import's traceback.
+
+    A refusal by the worker's indexing rules is a finding about the app, not a crash of devhost, so it is
+    printed as the host logs it on Azure (function name, the worker's exception and words), without a
+    traceback.
+    """
+    refusals = error.worker_refusals
+    if not refusals:
+        print(error.traceback_text, file=sys.stderr, end="")
+        print(f"devhost: {error}", file=sys.stderr)
+        return
+    for refusal in refusals:
+        print(
+            f"devhost: Worker failed to index function {refusal.function_name}: "
+            f"{refusal.error_type}: {refusal.message}",
+            file=sys.stderr,
+        )
+    print(
+        f"devhost: {app_path} does not index with the Azure Functions Python worker's rules; on Azure no "
+        f"function of this app would start (No job functions found). Refused: "
+        f"{', '.join(refusal.function_name for refusal in refusals)}",
+        file=sys.stderr,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     parser = build_parser()
@@ -186,8 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         index = load_app(app_path, keep_module=True)
     except AppLoadError as error:
-        print(error.traceback_text, file=sys.stderr, end="")
-        print(f"devhost: {error}", file=sys.stderr)
+        print_load_failure(error, app_path)
         return EXIT_LOAD_FAILED
     data_dir: Path = args.data_dir or app_path.resolve().parent / ".devhost"
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,10 @@ The worker imports the script module, finds its single ``azure.functions.Functio
 ``DFApp`` is one) and calls ``app.get_functions()``. Every function then offers its name, its trigger, its
 raw bindings (JSON strings, the trigger included) and the user callable; for durable triggers the callable is
 already the SDK's wrapper (an orchestrator's ``handle``, an entity's ``handle``, a client's middleware).
+
+Indexing is as strict as the worker's: ``index_app`` applies the worker's registration rules
+(``devhost.worker_rules``) and raises ``WorkerIndexingError`` when the worker on Azure would refuse a
+function, so an app that would not start on Azure does not start here either.
 """
 
 from __future__ import annotations
@@ -22,15 +26,27 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.worker_rules import Refusal, WorkerIndexingError, check_functions
+
 LOCAL_SETTINGS_FILE = "local.settings.json"
+SCRIPT_FILE_DEFAULT = "function_app.py"
 
 
 class AppLoadError(Exception):
-    """The app could not be imported or indexed; ``traceback_text`` holds the formatted traceback."""
+    """The app could not be imported or indexed; ``traceback_text`` holds the formatted traceback.
+
+    When the worker's indexing rules refused the app, ``__cause__`` is the ``WorkerIndexingError``.
+    """
 
     def __init__(self, message: str, traceback_text: str) -> None:
         super().__init__(message)
         self.traceback_text = traceback_text
+
+    @property
+    def worker_refusals(self) -> list[Refusal]:
+        """The functions the worker's rules refused (empty when the app failed for another reason)."""
+        cause = self.__cause__
+        return list(cause.refusals) if isinstance(cause, WorkerIndexingError) else []
 
 
 @dataclass(frozen=True)
@@ -106,12 +122,19 @@ def _setting_text(value: Any) -> str:
 
 
 def index_app(app: func.FunctionRegister, app_path: Path | None = None) -> FunctionIndex:
-    """Index ``app`` as the worker does and return its functions by name."""
+    """Index ``app`` as the worker does and return its functions by name.
+
+    Raises ``WorkerIndexingError`` (naming each function and the worker's words) when the Python worker
+    would refuse to load any function, and ``ValueError`` from ``get_functions()`` for a function without a
+    trigger or a duplicate function name, as the worker does.
+    """
     # get_functions() remembers the names it validated, so a second indexing of the same app object (tests
     # build several hosts from one app) would report every function as a duplicate.
     app.functions_bindings = None
+    indexed = app.get_functions()
+    check_functions(indexed)
     functions: dict[str, FunctionInfo] = {}
-    for function in app.get_functions():
+    for function in indexed:
         trigger = function.get_trigger()
         name = function.get_function_name()
         if trigger is None or name is None:
@@ -133,14 +156,27 @@ def index_app(app: func.FunctionRegister, app_path: Path | None = None) -> Funct
 
 
 def find_function_register(module: ModuleType) -> func.FunctionRegister:
-    """Return the one ``FunctionRegister`` defined at module level, as the worker requires."""
-    registers = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
-    unique = list({id(register): register for register in registers}.values())
-    if not unique:
-        raise ValueError(f"no FunctionApp (azure.functions.FunctionRegister) defined in {module.__file__}")
-    if len(unique) > 1:
-        raise ValueError(f"multiple FunctionApp instances defined in {module.__file__}; define exactly one")
-    return unique[0]
+    """Return the one ``FunctionRegister`` defined at module level, as the worker requires.
+
+    The worker counts module attributes, not objects: a second name bound to the same app is refused too.
+    Both refusals use the worker's words.
+    """
+    found: func.FunctionRegister | None = None
+    for value in vars(module).values():
+        if not isinstance(value, func.FunctionRegister):
+            continue
+        if found is not None:
+            raise ValueError(
+                f"More than one {type(found).__name__} or other top level function app instances are defined."
+            )
+        found = value
+    if found is None:
+        script = Path(module.__file__ or SCRIPT_FILE_DEFAULT).name
+        raise ValueError(
+            f"Could not find top level function app instances in {script}. "
+            "(no FunctionApp, i.e. azure.functions.FunctionRegister, is defined at module level)"
+        )
+    return found
 
 
 def load_app(app_path: Path, *, keep_module: bool = False) -> FunctionIndex:

@@ -51,8 +51,8 @@ def on_pushed(blob: func.InputStream) -> None:
 @app.route(route="copy/{name}", methods=["POST"])
 @app.blob_input(arg_name="source", path="inbox/{name}", connection="HostTestStorage")
 @app.blob_output(arg_name="target", path="outbox/{name}.copy", connection="HostTestStorage")
-def copy_blob(req: func.HttpRequest, source: str | None, target: func.Out[str]) -> func.HttpResponse:
-    if source is None:
+def copy_blob(req: func.HttpRequest, source: str, target: func.Out[str]) -> func.HttpResponse:
+    if source is None:  # a missing blob arrives as None; the worker still wants a plain type annotation
         return func.HttpResponse("no such blob", status_code=404)
     target.set(source + req.params.get("suffix", ""))
     return func.HttpResponse(str(len(source)))

@@ -1,0 +1,216 @@
+"""devhost indexes with the Azure Functions Python worker's rules and refuses what the worker refuses.
+
+Each ``bad_*`` app under ``tests/devhost/apps`` breaks one rule. The expected messages were produced by the
+real worker's loader (4.x) on these same files; devhost must refuse the same functions with the same words.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+import pytest
+
+from devhost.functions import AppLoadError, index_app, load_app
+from devhost.worker_rules import WorkerIndexingError
+from tests.devhost.host.support import APPS, REPO_ROOT
+
+# app folder -> (refused function, the worker's exception type, the worker's message)
+WORKER_REFUSALS = {
+    "bad_generic_alias": (
+        "summarize",
+        "FunctionLoadError",
+        "cannot load the summarize function: binding payload has invalid non-type annotation "
+        "dict[str, typing.Any]",
+    ),
+    "bad_optional_annotation": (
+        "echo",
+        "FunctionLoadError",
+        "cannot load the echo function: binding payload has invalid non-type annotation str | None",
+    ),
+    "bad_unbound_parameter": (
+        "hello",
+        "FunctionLoadError",
+        "cannot load the hello function: the following parameters are declared in Python but not in "
+        "function.json: {'greeting'}",
+    ),
+    "bad_unmatched_binding": (
+        "enqueue",
+        "FunctionLoadError",
+        "cannot load the enqueue function: the following parameters are declared in function.json but not "
+        "in Python: {'outbox'}",
+    ),
+    "bad_context_annotation": (
+        "whoami",
+        "FunctionLoadError",
+        'cannot load the whoami function: the "context" parameter is expected to be of type '
+        "azure.functions.Context, got <class 'str'>",
+    ),
+    "bad_out_not_annotated_out": (
+        "enqueue",
+        "FunctionLoadError",
+        'cannot load the enqueue function: binding outbox is declared to have the "out" direction, but its '
+        "annotation in Python is not a subclass of azure.functions.Out",
+    ),
+    "bad_in_annotated_out": (
+        "read",
+        "FunctionLoadError",
+        'cannot load the read function: binding document is declared to have the "in" direction in '
+        "function.json, but its annotation is azure.functions.Out in Python",
+    ),
+    "bad_annotation_type_mismatch": (
+        "count",
+        "FunctionLoadError",
+        'cannot load the count function: \'req\' binding type "httpTrigger" and dataType "None" in '
+        'function.json do not match the corresponding function parameter\'s Python type annotation "int"',
+    ),
+    "bad_return_annotation": (
+        "report",
+        "FunctionLoadError",
+        "cannot load the report function: has invalid non-type return annotation dict[str, typing.Any]",
+    ),
+    "bad_return_out": (
+        "report",
+        "FunctionLoadError",
+        "cannot load the report function: return annotation should not be azure.functions.Out",
+    ),
+    "bad_retry_interval": (
+        "sweep",
+        "ValueError",
+        "time data '10 seconds' does not match format '%H:%M:%S'",
+    ),
+}
+
+# app folder -> the ValueError get_functions() / the worker's loader raises for the whole app
+APP_REFUSALS = {
+    "bad_duplicate_names": (
+        "Function status does not have a unique function name. Please change @app.function_name() or the "
+        "function method name to be unique."
+    ),
+    "bad_no_trigger": (
+        "Function orphan does not have a trigger. A valid function must have one and only one trigger "
+        "registered."
+    ),
+    "bad_two_apps": "More than one FunctionApp or other top level function app instances are defined.",
+}
+
+
+def _refusals_of(app_name: str) -> list[tuple[str, str, str]]:
+    with pytest.raises(AppLoadError) as raised:
+        load_app(APPS / app_name / "function_app.py")
+    return [(r.function_name, r.error_type, r.message) for r in raised.value.worker_refusals]
+
+
+def test_hireflow_function_app_indexes_with_the_workers_rules() -> None:
+    from function_app import app
+
+    registered = {builder._function.get_function_name() for builder in app._function_builders}
+
+    index = index_app(app)
+
+    # Every function the app registers survives the strict indexer (28 when this was written).
+    assert set(index.functions) == registered
+    assert len(registered) >= 28
+
+
+def test_activity_with_generic_alias_annotation_is_refused_like_the_worker() -> None:
+    assert _refusals_of("bad_generic_alias") == [WORKER_REFUSALS["bad_generic_alias"]]
+
+
+@pytest.mark.parametrize("app_name", sorted(WORKER_REFUSALS))
+def test_app_breaking_a_registration_rule_is_refused_with_the_workers_words(app_name: str) -> None:
+    assert _refusals_of(app_name) == [WORKER_REFUSALS[app_name]]
+
+
+@pytest.mark.parametrize("app_name", sorted(APP_REFUSALS))
+def test_app_the_workers_loader_refuses_as_a_whole_is_refused(app_name: str) -> None:
+    with pytest.raises(AppLoadError) as raised:
+        load_app(APPS / app_name / "function_app.py")
+    assert isinstance(raised.value.__cause__, ValueError)
+    assert str(raised.value.__cause__) == APP_REFUSALS[app_name]
+    assert raised.value.worker_refusals == []
+
+
+@pytest.mark.parametrize(
+    "app_name", ["host_http", "host_events", "host_blobs", "host_queues", "host_timers", "host_crash"]
+)
+def test_host_test_apps_index_as_the_worker_indexes_them(app_name: str) -> None:
+    index = load_app(APPS / app_name / "function_app.py")
+    assert index.functions
+
+
+def test_index_app_refuses_in_process_and_lists_every_refused_function() -> None:
+    app = df.DFApp()
+
+    @app.activity_trigger(input_name="payload")
+    def first(payload: dict[str, Any]) -> str:
+        return str(payload)
+
+    @app.activity_trigger(input_name="payload")
+    def second(payload: list[int]) -> str:
+        return str(payload)
+
+    @app.activity_trigger(input_name="payload")
+    def fine(payload: dict) -> str:  # type: ignore[type-arg]
+        return str(payload)
+
+    with pytest.raises(WorkerIndexingError) as raised:
+        index_app(app)
+
+    assert [refusal.function_name for refusal in raised.value.refusals] == ["first", "second"]
+    assert "binding payload has invalid non-type annotation list[int]" in str(raised.value)
+
+
+def test_typing_generics_and_plain_types_are_accepted_as_the_worker_accepts_them() -> None:
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.route(route="fine")
+    @app.queue_output(arg_name="outbox", queue_name="work", connection="AzureWebJobsStorage")
+    def fine(req: func.HttpRequest, outbox: func.Out[str], context: func.Context) -> func.HttpResponse:
+        return func.HttpResponse("ok")
+
+    @app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
+    @app.retry(
+        strategy="exponential_backoff",
+        max_retry_count="3",
+        minimum_interval="00:00:01",
+        maximum_interval="00:01:00",
+    )
+    def tick(timer: func.TimerRequest) -> None:
+        return None
+
+    index = index_app(app)
+
+    assert set(index.functions) == {"fine", "tick"}
+
+
+def test_start_refuses_an_app_the_worker_refuses_and_exits_non_zero(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app",
+            str(APPS / "bad_generic_alias" / "function_app.py"),
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "ready" not in result.stdout
+    function, error_type, message = WORKER_REFUSALS["bad_generic_alias"]
+    assert f"Worker failed to index function {function}: {error_type}: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
