@@ -203,6 +203,27 @@ class NotSupportedError(EngineError):
     status = 501
 
 
+class RoundFailedError(EngineError):
+    """The round that carried a caller's change failed; nothing of it was kept and it may be sent again."""
+
+    status = 503
+
+
+class EngineUnavailableError(EngineError):
+    """The engine stopped serving: a change failed and the store could not be read back."""
+
+    status = 503
+
+
+# Named windows where a round can fail half-way, for tests that force a failure at the exact point
+# (``Engine.fault_hook`` is called with the name and may raise):
+FAULT_ROUND_AFTER_COMMANDS = "round.after_commands"  # API commands have changed memory, no episode ran yet
+FAULT_ROUND_AFTER_EPISODES = "round.after_episodes"  # every episode of the round has changed memory
+FAULT_COMMIT = "store.commit"  # inside the round's transaction, after its first writes, before COMMIT
+FAULT_RELOAD = "engine.reload"  # reading the store back after a failed round
+FAULT_POINTS = (FAULT_ROUND_AFTER_COMMANDS, FAULT_ROUND_AFTER_EPISODES, FAULT_COMMIT, FAULT_RELOAD)
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
@@ -587,6 +608,11 @@ class Engine:
         self._activity_tasks: set[asyncio.Future[Any]] = set()
         self._db_executor: ThreadPoolExecutor | None = None
         self._activity_pool: ThreadPoolExecutor | None = None
+        self._running_work: set[str] = set()
+        # Set once the engine cannot go on (a failed commit whose store could not be read back).
+        self._failure: EngineUnavailableError | None = None
+        # Tests fail the engine at a named window (FAULT_POINTS) by making this raise; None in normal use.
+        self.fault_hook: Callable[[str], None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -601,6 +627,7 @@ class Engine:
         self._store = await self._loop.run_in_executor(
             self._db_executor, partial(Store, self.data_dir, durable=self.durable)
         )
+        self._store.fault_hook = self._fault_point
         await self._loop.run_in_executor(self._db_executor, self._recover)
         self._running = True
         self._tasks = [
@@ -755,9 +782,7 @@ class Engine:
     async def _dispatch_loop(self) -> None:
         assert self._wake is not None
         if self._recovered_work:
-            work, self._recovered_work = self._recovered_work, []
-            for item in work:
-                self._start_work(item)
+            self._start_recovered_work()
         while self._running:
             if not self._has_runnable():
                 if self._pending_commit is not None:
@@ -775,11 +800,15 @@ class Engine:
             self._wake.clear()
             if not self._has_runnable():
                 continue
+            effects = _Effects()
             try:
-                batch, effects = self._compute_round()
-            except Exception:
-                # Per-instance failures are handled inside; this only guards the loop itself.
-                logger.exception("dispatch round failed; continuing")
+                batch = self._compute_round(effects)
+            except Exception as failure:
+                # Per-instance failures are handled inside; a round that fails as a whole has already changed
+                # memory (commands ran, messages were taken), so memory goes back to the store's state and
+                # every caller of the round hears of the failure.
+                logger.exception("a dispatch round failed; going back to the last committed state")
+                await self._roll_back(failure, effects)
                 continue
             # Work and timers may start before their round is durable: if the commit is lost, the consumed
             # messages are still in the store, the episode runs again and schedules them again
@@ -788,33 +817,112 @@ class Engine:
                 self._start_work(item)
             for fire_at, timer_key, instance_id, execution_id, timer_id in effects.timers:
                 self._arm_timer(fire_at, timer_key, instance_id, execution_id, timer_id)
-            await self._finish_commit()
+            if not await self._finish_commit(effects):
+                # This round was computed on top of one that never reached the store: it went with it.
+                continue
             assert self._loop is not None
             future = self._loop.run_in_executor(self._db_executor, self._require_store().commit, batch)
             self._pending_commit = (future, effects)
 
-    async def _finish_commit(self) -> None:
+    async def _finish_commit(self, next_round: _Effects | None = None) -> bool:
+        """Wait for the pending commit and answer its callers; False when it failed (memory was rolled back).
+
+        ``next_round`` is a round computed on top of the pending one; when the pending commit fails it is
+        void as well, and its callers hear of the failure too.
+        """
         if self._pending_commit is None:
-            return
+            return True
         future, effects = self._pending_commit
-        commit_error: BaseException | None = None
         try:
             await future
-        except Exception as error:
-            logger.exception("committing a dispatch round failed")
-            commit_error = error
-        finally:
+        except Exception as commit_error:
             self._pending_commit = None
+            logger.exception("committing a dispatch round failed; going back to the last committed state")
+            await self._roll_back(commit_error, effects, *([next_round] if next_round else []))
+            return False
+        self._pending_commit = None
         # Callers hear back only once their change is durable.
         for waiter, result, command_error in effects.futures:
             if waiter.done():
                 continue
-            failure = commit_error or command_error
-            if failure is not None:
-                waiter.set_exception(failure)
+            if command_error is not None:
+                waiter.set_exception(command_error)
             else:
                 waiter.set_result(result)
         self._notify_progress()
+        return True
+
+    async def _roll_back(self, cause: BaseException, *voided: _Effects) -> None:
+        """Bring memory back to the store's last committed state after a failed round or commit.
+
+        Every caller of a voided round gets ``RoundFailedError`` (nothing of their change was kept). Commands,
+        completions and due timers not yet taken into a round stay queued. If the store cannot even be read
+        back, the engine stops serving: every caller, now and later, gets ``EngineUnavailableError``.
+        """
+        failure = RoundFailedError(
+            f"devhost could not save this change ({type(cause).__name__}: {cause}); nothing of it was kept "
+            "and the engine went back to its last saved state, so the request can be sent again."
+        )
+        # A round still being written is older than the failure: its callers get its own outcome first.
+        await self._finish_commit()
+        try:
+            # On the loop, blocking it for the read: nothing may look at memory while it is rebuilt, and the
+            # store thread is idle now that no commit is pending.
+            self._reload()
+        except Exception as reload_error:
+            self._fail_callers(failure, voided)
+            logger.exception("the store cannot be read back; the engine stops serving")
+            self._stop_serving(
+                EngineUnavailableError(
+                    f"devhost's durable engine stopped: a change could not be saved ({cause}) and the store "
+                    f"could not be read back ({reload_error}); restart devhost to recover from the store."
+                )
+            )
+            return
+        # Callers hear of the failure only once memory is back to the store's state, so a retry sees it.
+        self._fail_callers(failure, voided)
+        self._start_recovered_work()
+        self._signal()
+        self._notify_progress()
+
+    @staticmethod
+    def _fail_callers(failure: EngineError, voided: tuple[_Effects, ...]) -> None:
+        for effects in voided:
+            for waiter, _, _ in effects.futures:
+                if not waiter.done():
+                    waiter.set_exception(failure)
+
+    def _reload(self) -> None:
+        self._fault_point(FAULT_RELOAD)
+        self._instances = {}
+        self._entities = {}
+        self._ready = {}
+        self._timer_heap = []
+        self._timer_bodies = {}
+        self._recover()
+
+    def _start_recovered_work(self) -> None:
+        work, self._recovered_work = self._recovered_work, []
+        for item in work:
+            # An activity still running from before a roll-back completes as it is; only lost work restarts.
+            if item.work_id not in self._running_work:
+                self._start_work(item)
+
+    def _stop_serving(self, failure: EngineUnavailableError) -> None:
+        self._failure = failure
+        self._running = False
+        commands, self._commands = self._commands, []
+        for _, waiter in commands:
+            if not waiter.done():
+                waiter.set_exception(failure)
+        if self._wake is not None:
+            self._wake.set()
+        self._notify_progress()
+
+    def _fault_point(self, name: str) -> None:
+        """Let a test fail the engine at the named window (see ``FAULT_POINTS``); a no-op otherwise."""
+        if self.fault_hook is not None:
+            self.fault_hook(name)
 
     def _notify_progress(self) -> None:
         if self._progress is not None:
@@ -822,9 +930,8 @@ class Engine:
         if self._timer_wake is not None:
             self._timer_wake.set()
 
-    def _compute_round(self) -> tuple[Batch, _Effects]:
+    def _compute_round(self, effects: _Effects) -> Batch:
         batch = Batch()
-        effects = _Effects()
         commands, self._commands = self._commands, []
         for command, waiter in commands:
             try:
@@ -832,6 +939,7 @@ class Engine:
                 effects.futures.append((waiter, result, None))
             except Exception as error:
                 effects.futures.append((waiter, None, error))
+        self._fault_point(FAULT_ROUND_AFTER_COMMANDS)
         completions, self._completions = self._completions, []
         for item, event in completions:
             self._route_completion(item, event, batch)
@@ -854,9 +962,12 @@ class Engine:
                     reason = f"devhost engine error: {type(failure).__name__}: {failure}"
                     self._fail(broken, reason, _error_details(failure), [], _iso(self.clock.now()), batch)
                     batch.instances[target] = broken.row()
-        return batch, effects
+        self._fault_point(FAULT_ROUND_AFTER_EPISODES)
+        return batch
 
     async def _submit(self, command: Command) -> Any:
+        if self._failure is not None:
+            raise self._failure
         if not self._running or self._loop is None:
             raise RuntimeError("engine is not running")
         future: asyncio.Future[Any] = self._loop.create_future()
@@ -947,6 +1058,7 @@ class Engine:
     def _start_work(self, item: WorkItem) -> None:
         assert self._loop is not None
         self._in_flight += 1
+        self._running_work.add(item.work_id)
         task = self._loop.create_task(self._run_work(item))
         self._activity_tasks.add(task)
         task.add_done_callback(self._activity_tasks.discard)
@@ -959,6 +1071,7 @@ class Engine:
             self._warn_if_large(result, "activity result", item.name, item.instance_id)
         except asyncio.CancelledError:
             self._in_flight -= 1
+            self._running_work.discard(item.work_id)
             raise
         except Exception as error:
             reason = f"Activity function '{item.name}' failed: {type(error).__name__}: {error}"
@@ -971,6 +1084,8 @@ class Engine:
                 Details=_error_details(error),
             )
         self._in_flight -= 1
+        # The result is the engine's from here: a roll-back before it is committed runs the work again.
+        self._running_work.discard(item.work_id)
         if self._running:
             self._completions.append((item, event))
             self._signal()
@@ -2009,6 +2124,8 @@ class Engine:
         deadline = None if timeout is None else loop.time() + timeout
         # Memory runs ahead of the store by at most one round; answer only from committed state.
         while not (condition() and self._pending_commit is None):
+            if self._failure is not None:
+                raise self._failure
             self._progress.clear()
             if self._timer_wake is not None:
                 self._timer_wake.set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,8 @@ class Store:
         # FULL fsyncs the WAL on every commit: a committed round survives power loss, not only kill -9.
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self._db.executescript(SCHEMA)
+        # Called with a fault point's name inside the commit's transaction (the engine's test hook).
+        self.fault_hook: Callable[[str], None] | None = None
 
     def close(self) -> None:
         """Close the connection (committed data stays)."""
@@ -167,6 +169,9 @@ class Store:
                     )
                 if batch.history:
                     db.executemany("INSERT OR REPLACE INTO history VALUES (?,?,?)", batch.history)
+                if self.fault_hook is not None:
+                    # Between the round's first writes and COMMIT: a failure here must leave no trace.
+                    self.fault_hook("store.commit")
                 if batch.inbox_deletes:
                     db.executemany("DELETE FROM inbox WHERE msg_id = ?", [(i,) for i in batch.inbox_deletes])
                 if batch.inbox_inserts:
