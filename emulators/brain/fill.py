@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from re import _parser as regex_parser  # type: ignore[attr-defined]
 from typing import Any
 
@@ -41,6 +41,9 @@ _SYNONYMS: dict[str, str] = {
     "ccy": "currency", "cur": "currency", "vat": "tax", "gst": "tax",
     "surname": "last", "family": "last", "given": "first", "forename": "first",
     "dob": "birth", "birthday": "birth", "born": "birth",
+    "emails": "email", "phones": "phone", "urls": "url", "links": "url", "websites": "url", "dates": "date",
+    "names": "name", "titles": "title", "companies": "company", "locations": "location",
+    "addresses": "address", "cities": "city", "countries": "country",
     "skill": "skills", "technologies": "skills", "technology": "skills", "stack": "skills",
     "competencies": "skills", "expertise": "skills", "tools": "skills",
 }  # fmt: skip
@@ -146,10 +149,12 @@ _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 _LABEL = re.compile(r"^(?P<label>[A-Za-z][A-Za-z0-9 .#/&()'-]{0,40}?)\s*[:：]\s*(?P<value>.*)$")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d+[.)])\s+")
 _SEGMENT_SPLIT = re.compile(r"\s+[|·•]\s+|\t+|\s{3,}")
-_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[ '-][A-Z][a-z]+){1,2}\b")
+# A capitalised word, accents included ("Tomás", "Ørsted").
+_CAP_WORD = "[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
+_CAPITALISED = re.compile(rf"\b{_CAP_WORD}(?:[ '-]{_CAP_WORD}){{1,2}}\b")
 _NAME_LEAD = re.compile(
     r"(?:my name is|i am|i'm|this is|regards,|sincerely,|best,|thanks,|signed,?|contact:?)\s+"
-    r"(?P<name>[A-Z][a-z]+(?:[ '-][A-Z][a-z]+){1,2})",
+    rf"(?P<name>{_CAP_WORD}(?:[ '-]{_CAP_WORD}){{1,2}})",
     re.I,
 )
 _COMPANY_SUFFIX = re.compile(
@@ -386,7 +391,7 @@ class PromptText:
             words = line.split()
             if (
                 2 <= len(words) <= 3
-                and all(re.fullmatch(r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?", w) for w in words)
+                and all(re.fullmatch(rf"{_CAP_WORD}(?:[-']{_CAP_WORD})?", w) for w in words)
                 and not set(words) & _NOT_A_NAME
                 and not _ROLE.fullmatch(line)
             ):
@@ -433,16 +438,15 @@ class PromptText:
         offset = 0
         for raw_line in self.masked.splitlines(keepends=True):
             line = raw_line.lower()
-            hits = [m.start() for word in lookup for m in re.finditer(rf"\b{re.escape(word)}s?\b", line)]
-            hits.extend(m.start() for m in _synonym_hits(lookup, line))
+            hits = [m.end() for word in lookup for m in re.finditer(rf"\b{re.escape(word)}s?\b", line)]
+            hits.extend(m.end() for m in _synonym_hits(lookup, line))
             numbers = [(m.start(), _parse_number(m[0])) for m in _NUMBER.finditer(raw_line)]
             numbers = [(pos, value) for pos, value in numbers if value is not None]
             if hits and numbers:
-                anchor = hits[0]
-                # A number after the words ("Total: 12") is preferred to one before them ("12 items").
-                _position, value = min(
-                    numbers, key=lambda n: abs(n[0] - anchor) + (0 if n[0] > anchor else 5)
-                )
+                anchor = min(hits)
+                # A number after the words ("Total: 12", "unit price 400") wins over one before them; a number
+                # before them ("12 floors") counts when none follows.
+                _position, value = min(numbers, key=lambda n: (n[0] < anchor, abs(n[0] - anchor)))
                 matched = len({w for w in lookup if re.search(rf"\b{re.escape(w)}s?\b", line)})
                 score = (matched, -offset)
                 if best is None or score > (best[0], best[1]):
@@ -520,6 +524,9 @@ def _kind_of(words: Sequence[str], parents: Sequence[str], schema: JsonSchema) -
         return "last_name"
     if ws & {"title", "headline", "occupation", "job"}:
         return "title"
+    if ws & {"customer", "recipient", "payer", "party"}:
+        # A customer may be a business or a person: a company if the text names one, else a person.
+        return "party"
     if ws & _COMPANY_WORDS:
         return "company"
     if "name" in ws or ws & _PERSON_WORDS:
@@ -640,7 +647,7 @@ def _fit_number(value: float, schema: JsonSchema, integer: bool) -> int | float:
         return value
     try:
         grid = Decimal(str(unit))
-        base = int((Decimal(str(value)) / grid).to_integral_value())
+        base = int((Decimal(str(value)) / grid).to_integral_value(rounding=ROUND_HALF_UP))
     except InvalidOperation:
         return value
     for offset in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5):
@@ -923,6 +930,8 @@ class SchemaFiller:
         if kind in ("email", "url", "phone", "date", "person", "company", "title", "location", "address"):
             taken = ctx.take(kind, lambda c: self._string_ok(self._finish(c, kind, schema) or "", schema))
             return None if taken is None else self._finish(taken, kind, schema)
+        if kind == "party":
+            return self._string_of_kind("company", schema, ctx) or self._string_of_kind("person", schema, ctx)
         if kind in ("first_name", "last_name"):
             person = ctx.label_for(("name",))
             full = person.value if person is not None else next(iter(ctx.candidates("person")), None)
@@ -943,6 +952,12 @@ class SchemaFiller:
             # A tool's search query is what the user asked, in their words.
             asked = " ".join(ctx.text.text.split())
             return _fit_string(asked, schema, "") if asked else None
+        if kind == "prose" and len(ctx.text.lines) == 1:
+            # One row of a list ("Torque wrench, qty 2, unit price 400.00"): its words, not its figures.
+            segments = [p.strip() for p in re.split(r"\s*[,;|]\s*|\s+[-–—]\s+", ctx.text.lines[0])]
+            wordy = next((p for p in segments if p and not re.search(r"\d", p)), None)
+            if wordy is not None:
+                return _fit_string(wordy, schema, "")
         if kind == "prose":
             sentence = re.split(r"(?<=[.!?])\s+", " ".join(ctx.text.text.split()), maxsplit=1)[0]
             return _fit_string(sentence, schema, "") if sentence else None
@@ -1000,7 +1015,8 @@ class SchemaFiller:
             return "https://example.invalid/"
         if fmt == "email":
             return "unknown@example.invalid"
-        return _fit_string("", schema, "n/a")
+        # Nothing to say but a minimum length to reach: the request's own words, never a placeholder.
+        return _fit_string("", schema, " ".join(self.context.text.text.split()) or "n/a")
 
 
 def _option_positions(option: Any, lowered_text: str) -> list[int]:
