@@ -20,6 +20,7 @@ from typing import Any
 from devhost.clock import Clock
 from devhost.engine import Engine
 from devhost.functions import LOCAL_SETTINGS_FILE, AppLoadError, FunctionIndex, load_app
+from devhost.host_config import HostConfigError
 from devhost.server import (
     DEFAULT_MAX_BODY_BYTES,
     HOST_KEYS,
@@ -172,6 +173,9 @@ def print_load_failure(error: AppLoadError, app_path: Path) -> None:
     traceback.
     """
     refusals = error.worker_refusals
+    if isinstance(error.__cause__, HostConfigError):
+        print(f"devhost: {error}", file=sys.stderr)
+        return
     if not refusals:
         print(error.traceback_text, file=sys.stderr, end="")
         print(f"devhost: {error}", file=sys.stderr)

@@ -26,6 +26,7 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.host_config import HostConfigError, load_host_config
 from devhost.worker_rules import Refusal, WorkerIndexingError, check_functions
 
 LOCAL_SETTINGS_FILE = "local.settings.json"
@@ -187,11 +188,17 @@ def load_app(app_path: Path, *, keep_module: bool = False) -> FunctionIndex:
     several apps into one process) both are put back as they were once the import ran, so loading a test app
     never shadows another module of the same name, such as the project's own ``function_app``.
 
-    Raises ``AppLoadError`` carrying the traceback when the import or indexing fails.
+    Raises ``AppLoadError`` carrying the traceback when ``host.json`` is one the host would refuse (its cause
+    is then a ``HostConfigError``), or when the import or indexing fails.
     """
     app_path = app_path.resolve()
     app_dir = app_path.parent
     load_local_settings(app_dir)
+    try:
+        # The host reads host.json before it starts the worker: a file it would refuse stops everything.
+        load_host_config(app_dir)
+    except HostConfigError as error:
+        raise AppLoadError(str(error), traceback.format_exc()) from error
     inserted_path = str(app_dir) not in sys.path
     if inserted_path:
         sys.path.insert(0, str(app_dir))

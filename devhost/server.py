@@ -12,7 +12,6 @@ only then runs the app's start-up hooks, which start the engine and the blob pol
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import secrets
@@ -35,6 +34,7 @@ from devhost.durable_api import add_durable_routes
 from devhost.engine import Engine
 from devhost.eventgrid import EventGridWebhook
 from devhost.functions import FunctionIndex
+from devhost.host_config import load_host_config
 from devhost.http_triggers import HttpFunction, HttpTriggerHandler, HttpTriggerRouter
 from devhost.invoke import FunctionInvoker
 from devhost.keys import HostKeys, load_or_create_keys, request_key
@@ -79,18 +79,13 @@ class HostOptions:
 
 
 def route_prefix_for(index: FunctionIndex) -> str:
-    """``extensions.http.routePrefix`` from ``host.json`` beside the app, else ``api``."""
-    if index.app_path is not None:
-        host_json = index.app_path.parent / "host.json"
-        if host_json.is_file():
-            try:
-                document = json.loads(host_json.read_text(encoding="utf-8-sig"))
-                prefix = document.get("extensions", {}).get("http", {}).get("routePrefix")
-                if isinstance(prefix, str):
-                    return prefix.strip("/")
-            except (json.JSONDecodeError, AttributeError):
-                LOGGER.warning("host.json beside the app is not valid JSON; using the route prefix 'api'")
-    return "api"
+    """``extensions.http.routePrefix`` from ``host.json`` beside the app, else ``api``.
+
+    ``load_app`` has already refused a ``host.json`` the host would refuse; an index built in-process from an
+    app object (no path) gets the default.
+    """
+    app_dir = index.app_path.parent if index.app_path is not None else None
+    return load_host_config(app_dir).route_prefix
 
 
 async def release_sdk_client_session() -> None:
