@@ -50,7 +50,7 @@ test: test-setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
 lint: setup
 	$(PY) -m ruff check .
