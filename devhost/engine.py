@@ -1013,6 +1013,50 @@ class Engine:
         """Durable timers armed and not yet fired."""
         return len(self._timer_bodies)
 
+    # Clock control for people (``devhost.clock_api``); call these on the engine's event loop.
+
+    def next_timer(self) -> tuple[float, str, int] | None:
+        """Return ``(fire_at, instance_id, timer_id)`` of the next armed timer, or None."""
+        upcoming = self._next_timer()
+        if upcoming is None:
+            return None
+        fire_at, key = upcoming
+        _, instance_id, _, timer_id = self._timer_bodies[key]
+        return fire_at, instance_id, timer_id
+
+    def due_timer_count(self) -> int:
+        """Timers whose time has come and that have not fired into their instance yet."""
+        now = self.clock.timestamp()
+        return len(self._due_timers) + sum(1 for body in self._timer_bodies.values() if body[0] <= now)
+
+    def advance_clock_to_next_timer(self) -> float | None:
+        """Move the clock to the next armed timer, which then fires; returns its time (None: no timer)."""
+        upcoming = self._next_timer()
+        if upcoming is None:
+            return None
+        self.advance_clock_to(upcoming[0])
+        return upcoming[0]
+
+    def advance_clock_to(self, target: float) -> None:
+        """Move the clock forward to ``target`` (POSIX seconds), whatever its mode; due timers fire."""
+        self.clock.jump_to(target)
+        self._clock_changed()
+
+    def advance_clock_by(self, delta: timedelta) -> None:
+        """Move the clock forward by ``delta``, whatever its mode; due timers fire."""
+        self.clock.jump_by(delta)
+        self._clock_changed()
+
+    def set_clock_mode(self, mode: str) -> None:
+        """Switch the clock between real and skipping time (see ``Clock.set_mode``)."""
+        self.clock.set_mode(mode)
+        self._clock_changed()
+
+    def _clock_changed(self) -> None:
+        # The timer loop may be sleeping until a timer that is now due, or waiting to skip in another mode.
+        if self._timer_wake is not None:
+            self._timer_wake.set()
+
     async def _timer_loop(self) -> None:
         assert self._timer_wake is not None
         while self._running:
