@@ -29,6 +29,7 @@ from azure.durable_functions.models.utils import http_utils as sdk_http_utils
 from devhost.admin import AdminInvoker
 from devhost.blob_bindings import BlobBindings
 from devhost.blob_triggers import BlobTriggerService
+from devhost.clock_api import add_clock_routes
 from devhost.durable_api import SYSTEM_KEY_NAME as DURABLE_SYSTEM_KEY_NAME
 from devhost.durable_api import add_durable_routes
 from devhost.engine import Engine
@@ -215,6 +216,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     ).add_routes(app)
     admin = AdminInvoker(index, invoker, blobs=blobs, authorize=authorize_admin)
     admin.add_routes(app)
+    add_clock_routes(app, engine, authorize=authorize_admin)
     app[ADMIN] = admin
     router = HttpTriggerRouter(index)
     app[HTTP_ROUTER] = router
