@@ -1,6 +1,6 @@
 """The HTTP API: submit candidates, see where they stand, send them events, cancel them, screen in batches.
 
-Routes (under the host's ``api`` prefix; function-key auth except ``health``):
+Routes (under the host's ``api`` prefix; function-key auth except ``health`` and ``openapi.json``):
 
 - ``POST /jobs/{job_id}/candidates``: JSON (``resume_blob`` or ``resume_url`` + contact details) or a
   multipart upload (``resume`` file + the same fields). 202 with the candidate's status URL when started,
@@ -14,6 +14,11 @@ Routes (under the host's ``api`` prefix; function-key auth except ``health``):
 - ``POST /candidates/{id}/cancel``: terminate the candidate (and its running interview).
 - ``POST /jobs/{job_id}/screenings`` and ``GET /screenings/{id}``: start and watch ``batch_screening``.
 - ``GET /health``: each dependency checked with a timeout.
+- ``GET /openapi.json``: the OpenAPI 3.1 description (:mod:`triggers.openapi`).
+
+Every refusal is a 4xx with ``{"error": {"code", "message", "fields"?}}``: ids must have the shapes of
+:mod:`orchestrators.identity`, query parameters are parsed strictly (ASCII digits, bounds, enums), JSON bodies
+are bounded in size and nesting, and no request answers 500 for what it carries.
 
 Only this API's own URLs are handed out, never the durable extension's management URLs, which embed the
 system key.
@@ -103,11 +108,13 @@ MAX_JSON_DEPTH = 32
 """JSON nested deeper than this is refused before parsing: no valid body comes close."""
 MAX_TOKEN_LENGTH = 256
 _ASCII_DIGITS = re.compile(r"[0-9]{1,12}")
-_TOKEN_CHARS = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_TOKEN_LENGTH}}}")
+TOKEN_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_TOKEN_LENGTH}}}$"
+_TOKEN_CHARS = re.compile(TOKEN_PATTERN)
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_RUNTIME_STATUSES = {status.value.lower(): status for status in df.OrchestrationRuntimeStatus}
+RUNTIME_STATUSES = tuple(df.OrchestrationRuntimeStatus)
+_RUNTIME_STATUSES = {status.value.lower(): status for status in RUNTIME_STATUSES}
 _STAGES = frozenset(stage.value for stage in Stage)
 INTERVIEW = "interview"
 
@@ -780,7 +787,7 @@ async def get_screening(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 
 # ----------------------------------------------------------------------------------------------------
-# Health
+# Health and the description
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -789,3 +796,11 @@ async def health(req: func.HttpRequest, client: df.DurableOrchestrationClient) -
     """Check every dependency with a timeout; 200 when all answer, 503 with the failing ones otherwise."""
     report = await check_dependencies(client)
     return json_response(report, 200 if report["status"] == "healthy" else 503)
+
+
+@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi_description(req: func.HttpRequest) -> func.HttpResponse:
+    """Serve the OpenAPI 3.1 description of this app's HTTP API (anonymous: it holds no secret, no data)."""
+    from triggers.openapi import openapi_document
+
+    return json_response(openapi_document())
