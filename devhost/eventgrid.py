@@ -1,13 +1,20 @@
-"""The Event Grid webhook: ``/runtime/webhooks/eventgrid?functionName=NAME``.
+"""The Event Grid webhook ``/runtime/webhooks/eventgrid?functionName=NAME``, as the extension serves it.
 
 Event Grid delivers either its own schema (``eventType``, ``eventTime``, ``dataVersion``, ``topic``) or
-CloudEvents 1.0 (``specversion``, ``type``, ``source``, ``time``), one event or a JSON array. The
-``aeg-event-type`` header says what a POST is: ``SubscriptionValidation`` (answer the ``validationCode`` as
-``validationResponse``), ``Notification`` (invoke the function once per event) or ``Unsubscribe``. Event Grid
-always sends the header; a hand-made POST without it is read by its content (a validation event answers the
-handshake, anything else is a notification) so local tools need not know the header. CloudEvents
-subscriptions validate with an HTTP OPTIONS handshake instead (``WebHook-Request-Origin`` echoed back as
-``WebHook-Allowed-Origin``). Notifications answer 202 once every event was handled, 500 if the function
+CloudEvents 1.0 (``specversion``, ``type``, ``source``, ``time``), one event (a JSON object, e.g.
+``application/cloudevents+json``) or a JSON array (``application/cloudevents-batch+json``); the content type
+does not matter, the JSON shape does. The ``aeg-event-type`` header says what a POST is:
+``SubscriptionValidation`` (answer the ``validationCode`` as ``validationResponse``), ``Notification`` (invoke
+the function once per event) or ``Unsubscribe`` (202); without it, or with another value, the extension
+answers 400, and so does devhost. CloudEvents subscriptions validate with an HTTP OPTIONS handshake instead:
+200 with ``WebHook-Allowed-Origin`` set to the ``WebHook-Request-Origin`` when it is one of Event Grid's
+clouds (``eventgrid.azure.net`` otherwise).
+
+Each event reaches the function exactly as on Azure: the host hands the worker the event's JSON and the
+``azure.functions`` converter builds the object, so a CloudEvent arrives as ``azure.functions.CloudEvent``
+(``id``, ``source``, ``type``, ``specversion``, ``time``, ``subject``, ``datacontenttype``, ``dataschema``,
+``get_json()``, ``extension_attrs``) even when the parameter is annotated ``EventGridEvent``; nothing is
+converted between the schemas. Notifications answer 202 once every event was handled, 500 if the function
 failed (so Event Grid would retry), 400 with a reason for a body that is not events, 404 for an unknown
 function.
 
@@ -27,13 +34,31 @@ from typing import Any
 
 import azure.functions as func
 from aiohttp import web
+from azure.functions.eventgrid import EventGridEventInConverter
+from azure.functions.meta import Datum
 
 from devhost.functions import FunctionIndex, FunctionInfo
+from devhost.http_triggers import JsonBodyError, parse_json_body
 from devhost.invoke import FunctionInvoker
 
 LOGGER = logging.getLogger("devhost.eventgrid")
 
 EVENT_TYPE_HEADER = "aeg-event-type"
+SUBSCRIPTION_VALIDATION = "subscriptionvalidation"  # header values compare case-insensitively
+NOTIFICATION = "notification"
+UNSUBSCRIBE = "unsubscribe"
+REQUEST_ORIGIN_HEADER = "WebHook-Request-Origin"
+ALLOWED_ORIGIN_HEADER = "WebHook-Allowed-Origin"
+PUBLIC_CLOUD_ORIGIN = "eventgrid.azure.net"
+EVENT_GRID_ORIGINS = frozenset(
+    {
+        PUBLIC_CLOUD_ORIGIN,
+        "eventgrid.azure.us",
+        "eventgrid.azure.eaglex.ic.gov",
+        "eventgrid.azure.microsoft.scloud",
+        "eventgrid.azure.cn",
+    }
+)
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
 BLOB_CREATED_EVENT = "Microsoft.Storage.BlobCreated"
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -70,11 +95,16 @@ def event_type_of(event: dict[str, Any]) -> str:
 
 
 def parse_events(body: bytes) -> list[dict[str, Any]]:
-    """Parse a delivery body into its events, checking the fields each schema requires."""
+    """Parse a delivery body into its events, checking the fields each schema requires.
+
+    The extension itself checks no field (Event Grid validated the events when they were published); devhost
+    refuses a hand-made event that lacks one, so a local tool's mistake is a 400 with a reason rather than a
+    function reading ``None``.
+    """
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise EventGridBodyError(f"body is not JSON: {error}") from error
+        document = parse_json_body(body)
+    except JsonBodyError as error:
+        raise EventGridBodyError(str(error)) from error
     events = document if isinstance(document, list) else [document]
     if not events:
         raise EventGridBodyError("no events in the body")
@@ -93,31 +123,42 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
     return events
 
 
-def to_function_event(event: dict[str, Any]) -> func.EventGridEvent:
-    """Build the ``azure.functions.EventGridEvent`` the function receives.
+def to_function_event(event: dict[str, Any]) -> func.EventGridEvent | func.CloudEvent:
+    """Build what the function receives for ``event``, as the worker does.
 
-    For CloudEvents, ``source`` becomes the topic, ``type`` the event type and ``time`` the event time, so a
-    function reads the same properties whichever schema the subscription delivers.
+    The host passes the event's JSON to the worker, whose ``azure.functions`` converter returns a
+    ``CloudEvent`` when the event has ``specversion`` and an ``EventGridEvent`` otherwise. Running that same
+    converter keeps both schemas exactly as Azure delivers them (times parsed by the library, CloudEvent
+    extension attributes kept). An unparseable time raises ``ValueError``, failing the invocation as there.
     """
-    if is_cloud_event(event):
-        return func.EventGridEvent(
-            id=str(event["id"]),
-            data=event.get("data"),  # type: ignore[arg-type]
-            topic=str(event.get("source", "")),
-            subject=str(event.get("subject", "")),
-            event_type=str(event["type"]),
-            event_time=parse_event_time(event.get("time")),
-            data_version=str(event.get("dataschema") or event.get("specversion") or ""),
-        )
-    return func.EventGridEvent(
-        id=str(event["id"]),
-        data=event.get("data"),  # type: ignore[arg-type]
-        topic=str(event.get("topic", "")),
-        subject=str(event.get("subject", "")),
-        event_type=str(event["eventType"]),
-        event_time=parse_event_time(event.get("eventTime")),
-        data_version=str(event.get("dataVersion", "")),
+    datum = Datum(value=json.dumps(event), type="json")
+    converted: func.EventGridEvent | func.CloudEvent = EventGridEventInConverter.decode(
+        datum, trigger_metadata={}
     )
+    return converted
+
+
+def validation_code(events: list[dict[str, Any]]) -> str | None:
+    """Return the ``validationCode`` of a SubscriptionValidation delivery (``None`` when it has none).
+
+    In a CloudEvents-shaped validation event the data may arrive double-encoded (a JSON string of JSON), as
+    the extension's handshake code allows.
+    """
+    data: Any = events[0].get("data")
+    if isinstance(data, str):
+        try:
+            data = parse_json_body(data.encode("utf-8"))
+        except JsonBodyError:
+            return None
+    code = data.get("validationCode") if isinstance(data, dict) else None
+    return str(code) if code else None
+
+
+def allowed_origin(request_origin: str | None) -> str:
+    """Answer a CloudEvents handshake as the extension does: Event Grid's own cloud origins only."""
+    if request_origin in EVENT_GRID_ORIGINS:
+        return str(request_origin)
+    return PUBLIC_CLOUD_ORIGIN
 
 
 def _reason(status: int, message: str) -> web.Response:
@@ -148,13 +189,27 @@ class EventGridWebhook:
         app.router.add_route("OPTIONS", "/runtime/webhooks/blobs", self.handle_cloud_event_handshake)
 
     async def handle_cloud_event_handshake(self, request: web.Request) -> web.Response:
-        """CloudEvents abuse protection: echo the origin back as allowed."""
-        origin = request.headers.get("WebHook-Request-Origin")
-        if not origin:
-            return _reason(400, "OPTIONS without a WebHook-Request-Origin header")
-        return web.Response(
-            status=200, headers={"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"}
-        )
+        """CloudEvents abuse protection (HTTP OPTIONS) for a known function: 200 and the allowed origin."""
+        extension = "blobs_extension" if request.path.endswith("/blobs") else "eventgrid_extension"
+        if not self.authorize(request, extension):
+            return _reason(401, "a system key is required (code query parameter or x-functions-key)")
+        if self._target(request) is None:
+            name = request.query.get("functionName", "")
+            return _reason(404, f"cannot find function: {name!r}")
+        origin = allowed_origin(request.headers.get(REQUEST_ORIGIN_HEADER))
+        return web.Response(status=200, headers={ALLOWED_ORIGIN_HEADER: origin})
+
+    def _target(self, request: web.Request) -> FunctionInfo | None:
+        name = request.query.get("functionName", "")
+        if request.path.endswith("/blobs"):
+            info = self.index.get(name.removeprefix("Host.Functions."), "blobTrigger")
+            return info if info is not None and _is_event_grid_blob(info) else None
+        info = self.index.get(name)
+        if info is None or info.trigger_type not in ("eventGridTrigger", "blobTrigger"):
+            return None
+        if info.trigger_type == "blobTrigger" and not _is_event_grid_blob(info):
+            return None
+        return info
 
     async def handle_eventgrid(self, request: web.Request) -> web.Response:
         """Deliver events to an ``eventGridTrigger`` (or an Event Grid sourced blob trigger)."""
@@ -182,21 +237,26 @@ class EventGridWebhook:
         return await self._deliver(request, info)
 
     async def _deliver(self, request: web.Request, info: FunctionInfo) -> web.Response:
-        kind = request.headers.get(EVENT_TYPE_HEADER, "")
+        kind = request.headers.get(EVENT_TYPE_HEADER, "").lower()
+        if kind not in (SUBSCRIPTION_VALIDATION, NOTIFICATION, UNSUBSCRIBE):
+            # The extension dispatches on this header alone; Event Grid always sends it.
+            shown = request.headers.get(EVENT_TYPE_HEADER)
+            return _reason(
+                400,
+                f"{EVENT_TYPE_HEADER} header must be SubscriptionValidation, Notification or Unsubscribe"
+                + (f", not {shown!r}" if shown is not None else " (it is missing)"),
+            )
+        if kind == UNSUBSCRIBE:
+            return web.Response(status=202)
         try:
             events = parse_events(await request.read())
         except EventGridBodyError as error:
             return _reason(400, str(error))
-        if kind == "SubscriptionValidation" or (not kind and event_type_of(events[0]) == VALIDATION_EVENT):
-            data = events[0].get("data")
-            code = data.get("validationCode") if isinstance(data, dict) else None
-            if event_type_of(events[0]) != VALIDATION_EVENT or not code:
+        if kind == SUBSCRIPTION_VALIDATION:
+            code = validation_code(events)
+            if code is None:
                 return _reason(400, "SubscriptionValidation without a validationCode")
             return web.json_response({"validationResponse": code})
-        if kind == "Unsubscribe":
-            return web.Response(status=202)
-        if kind and kind != "Notification":
-            return _reason(400, f"unknown {EVENT_TYPE_HEADER} header value {kind!r}")
         for event in events:
             try:
                 if info.trigger_type == "blobTrigger":

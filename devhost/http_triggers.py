@@ -39,6 +39,32 @@ class RouteTemplateError(ValueError):
     """A route template that cannot be parsed."""
 
 
+class JsonBodyError(ValueError):
+    """A request body devhost had to read as JSON is not JSON it can hold; the message says why."""
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """Parse a request body as JSON, refusing what would otherwise escape as an internal error.
+
+    ``json.loads`` raises more than ``JSONDecodeError`` on hostile input: ``RecursionError`` for thousands of
+    nested brackets and a plain ``ValueError`` for an integer over Python's 4,300-digit conversion limit.
+    Every such body is the caller's mistake (400), never the host's (500).
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise JsonBodyError(f"body is not JSON: not UTF-8 ({error.reason} at byte {error.start})") from error
+    try:
+        return json.loads(text)
+    except RecursionError as error:
+        raise JsonBodyError("body is not JSON devhost accepts: nested too deeply") from error
+    except json.JSONDecodeError as error:
+        raise JsonBodyError(f"body is not JSON: {error}") from error
+    except ValueError as error:
+        # int() refusing a number with thousands of digits (CVE-2020-10735 limit), or similar.
+        raise JsonBodyError(f"body is not JSON devhost accepts: {error}") from error
+
+
 def _float_ok(value: str) -> bool:
     try:
         float(value)
@@ -317,8 +343,9 @@ def binding_metadata(request: func.HttpRequest) -> dict[str, Any]:
     body = request.get_body()
     if body[:1] == b"{":
         try:
-            document = json.loads(body)
-        except ValueError:
+            document = parse_json_body(body)
+        except JsonBodyError:
+            # Not JSON devhost can read: the function gets the body as it is and decides.
             document = None
         if isinstance(document, dict):
             metadata.update({str(k): v for k, v in document.items() if not isinstance(v, (dict, list))})

@@ -53,26 +53,96 @@ def test_batch_invokes_once_per_event(events_host: InProcessHost) -> None:
     assert [i for i in ids if str(i).startswith("batch-")] == ["batch-1", "batch-2", "batch-3"]
 
 
-def test_single_cloud_event(events_host: InProcessHost) -> None:
-    cloud_event = {
+def cloud_event(event_id: str, **extra: object) -> dict[str, object]:
+    return {
         "specversion": "1.0",
-        "id": "ce-1",
+        "id": event_id,
         "type": "Contoso.Items.ItemShipped",
         "source": "/contoso/items",
-        "subject": "items/ce-1",
+        "subject": f"items/{event_id}",
         "time": "2026-01-02T03:04:05Z",
+        "datacontenttype": "application/json",
         "data": {"shipped": True},
+        **extra,
     }
+
+
+def received_cloud_events(host: InProcessHost) -> list[dict[str, object]]:
+    return list(host.module_value("on_cloud_event", "RECEIVED_CLOUD_EVENTS"))
+
+
+def test_single_cloud_event_reaches_the_function_as_a_cloud_event(events_host: InProcessHost) -> None:
     reply = call(
-        "POST", events_host.url(WEBHOOK + "on_event"), body=json.dumps(cloud_event), headers=NOTIFICATION
+        "POST",
+        events_host.url(WEBHOOK + "on_cloud_event"),
+        body=json.dumps(cloud_event("ce-1", traceparent="00-abc-def-01")),
+        headers={"aeg-event-type": "Notification", "Content-Type": "application/cloudevents+json"},
     )
+
     assert reply.status == 202
-    seen = next(e for e in received(events_host) if e["id"] == "ce-1")
-    assert (seen["type"], seen["topic"], seen["data"]) == (
-        "Contoso.Items.ItemShipped",
-        "/contoso/items",
-        {"shipped": True},
+    seen = next(e for e in received_cloud_events(events_host) if e["id"] == "ce-1")
+    assert seen == {
+        "class": "CloudEvent",
+        "id": "ce-1",
+        "source": "/contoso/items",
+        "type": "Contoso.Items.ItemShipped",
+        "specversion": "1.0",
+        "subject": "items/ce-1",
+        "time": "2026-01-02T03:04:05+00:00",
+        "datacontenttype": "application/json",
+        "dataschema": None,
+        "data": {"shipped": True},
+        "extensions": {"traceparent": "00-abc-def-01"},
+    }
+
+
+def test_cloud_event_batch_invokes_once_per_event(events_host: InProcessHost) -> None:
+    batch = [cloud_event("ce-batch-1"), cloud_event("ce-batch-2", subject=None)]
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_cloud_event"),
+        body=json.dumps(batch),
+        headers={"aeg-event-type": "Notification", "Content-Type": "application/cloudevents-batch+json"},
     )
+
+    assert reply.status == 202
+    seen = {e["id"]: e for e in received_cloud_events(events_host)}
+    assert seen["ce-batch-1"]["class"] == seen["ce-batch-2"]["class"] == "CloudEvent"
+    assert seen["ce-batch-2"]["subject"] is None
+
+
+def test_cloud_event_is_not_converted_for_a_function_that_reads_event_grid_fields(
+    events_host: InProcessHost,
+) -> None:
+    # on_event reads event.event_type: on Azure a CloudEvent has no such attribute, so it fails and Event
+    # Grid would redeliver; devhost must not hide that by converting the event.
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_event"),
+        body=json.dumps(cloud_event("ce-unconverted")),
+        headers={"aeg-event-type": "Notification", "Content-Type": "application/cloudevents+json"},
+    )
+
+    assert reply.status == 500
+    assert "event_type" in reply.json()["error"]
+    assert all(e["id"] != "ce-unconverted" for e in received(events_host))
+
+
+def test_cloud_event_validation_event_is_answered_like_the_extension(events_host: InProcessHost) -> None:
+    validation = cloud_event(
+        "ce-validation",
+        type="Microsoft.EventGrid.SubscriptionValidationEvent",
+        data=json.dumps({"validationCode": "c0ffee00-1111-2222-3333-444455556666"}),
+    )
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_cloud_event"),
+        body=json.dumps(validation),
+        headers={"aeg-event-type": "SubscriptionValidation"},
+    )
+
+    assert reply.status == 200
+    assert reply.json() == {"validationResponse": "c0ffee00-1111-2222-3333-444455556666"}
 
 
 def test_subscription_validation_handshake(events_host: InProcessHost) -> None:
@@ -123,11 +193,44 @@ def test_an_event_grid_event_without_a_subject_is_400(events_host: InProcessHost
 def test_cloud_events_options_handshake(events_host: InProcessHost) -> None:
     reply = call(
         "OPTIONS",
-        events_host.url(WEBHOOK + "on_event"),
+        events_host.url(WEBHOOK + "on_cloud_event"),
         headers={"WebHook-Request-Origin": "eventgrid.azure.net"},
     )
     assert reply.status == 200
     assert reply.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
+
+
+def test_options_handshake_allows_only_event_grid_origins_as_the_extension_does(
+    events_host: InProcessHost,
+) -> None:
+    sovereign = call(
+        "OPTIONS",
+        events_host.url(WEBHOOK + "on_cloud_event"),
+        headers={"WebHook-Request-Origin": "eventgrid.azure.us"},
+    )
+    other = call(
+        "OPTIONS",
+        events_host.url(WEBHOOK + "on_cloud_event"),
+        headers={"WebHook-Request-Origin": "attacker.example"},
+    )
+    missing = call("OPTIONS", events_host.url(WEBHOOK + "on_cloud_event"))
+
+    assert sovereign.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.us"
+    assert other.status == missing.status == 200
+    assert (
+        other.headers["WebHook-Allowed-Origin"]
+        == missing.headers["WebHook-Allowed-Origin"]
+        == ("eventgrid.azure.net")
+    )
+
+
+def test_options_handshake_for_an_unknown_function_is_404(events_host: InProcessHost) -> None:
+    reply = call(
+        "OPTIONS",
+        events_host.url(WEBHOOK + "nope"),
+        headers={"WebHook-Request-Origin": "eventgrid.azure.net"},
+    )
+    assert reply.status == 404
 
 
 def test_malformed_json_is_400_with_reason(events_host: InProcessHost) -> None:
@@ -189,7 +292,20 @@ def test_unknown_event_type_header_is_400(events_host: InProcessHost) -> None:
     assert reply.status == 400
 
 
-def test_post_without_the_header_is_read_as_a_notification(events_host: InProcessHost) -> None:
+def test_post_without_the_header_is_400_as_on_azure(events_host: InProcessHost) -> None:
     reply = call("POST", events_host.url(WEBHOOK + "on_event"), body=json.dumps(grid_event("nohdr-1")))
+
+    assert reply.status == 400
+    assert "aeg-event-type" in reply.json()["error"]
+    assert all(e["id"] != "nohdr-1" for e in received(events_host))
+
+
+def test_unsubscribe_is_acknowledged(events_host: InProcessHost) -> None:
+    reply = call(
+        "POST",
+        events_host.url(WEBHOOK + "on_event"),
+        body=json.dumps([grid_event("unsub-1")]),
+        headers={"aeg-event-type": "Unsubscribe"},
+    )
     assert reply.status == 202
-    assert any(e["id"] == "nohdr-1" for e in received(events_host))
+    assert all(e["id"] != "unsub-1" for e in received(events_host))

@@ -7,6 +7,7 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 # The in-process tests read what each function saw from these module-level lists.
 RECEIVED_EVENTS: list[dict[str, object]] = []
+RECEIVED_CLOUD_EVENTS: list[dict[str, object]] = []
 TIMER_CALLS: list[bool] = []
 QUEUE_MESSAGES: list[str] = []
 STARTED_INSTANCES: list[str] = []
@@ -23,6 +24,26 @@ def on_event(event: func.EventGridEvent) -> None:
             "data": event.get_json(),
             "time": event.event_time.isoformat() if event.event_time else None,
             "data_version": event.data_version,
+        }
+    )
+
+
+@app.event_grid_trigger(arg_name="event")
+def on_cloud_event(event: func.CloudEvent) -> None:
+    # What a CloudEvents subscription hands the function: the library's CloudEvent, fields as they came.
+    RECEIVED_CLOUD_EVENTS.append(
+        {
+            "class": type(event).__name__,
+            "id": event.id,
+            "source": event.source,
+            "type": event.type,
+            "specversion": event.specversion,
+            "subject": event.subject,
+            "time": event.time.isoformat() if event.time else None,
+            "datacontenttype": event.datacontenttype,
+            "dataschema": event.dataschema,
+            "data": event.get_json(),
+            "extensions": event.extension_attrs,
         }
     )
 
