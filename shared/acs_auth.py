@@ -40,6 +40,7 @@ __all__ = [
     "callback_token_matches",
     "callback_validator",
     "reset_callback_validator",
+    "use_callback_validator",
 ]
 
 JWKS_REFRESH_INTERVAL_S = 60.0
@@ -156,28 +157,39 @@ class CallbackTokenValidator:
 
 
 _validator: CallbackTokenValidator | None = None
+_validator_key: tuple[str, str] | None = None
+_validator_overridden = False
 _validator_lock = threading.Lock()
 
 
 def callback_validator() -> CallbackTokenValidator:
-    """Return the process-wide validator for the configured ACS resource (keys cached across callbacks)."""
-    global _validator
+    """Return the process-wide validator for the configured ACS resource (keys cached across callbacks).
+
+    It is rebuilt when the configured OpenID configuration or audience changes (tests re-point the app).
+    """
+    global _validator, _validator_key
+    settings = get_settings()
+    key = (settings.acs_callback_openid_configuration_url, settings.acs_callback_audience)
     with _validator_lock:
-        if _validator is None:
-            settings = get_settings()
-            _validator = CallbackTokenValidator(
-                settings.acs_callback_openid_configuration_url,
-                settings.acs_callback_audience,
-                _fetch_json(settings),
-            )
+        if _validator is None or (not _validator_overridden and _validator_key != key):
+            _validator = CallbackTokenValidator(key[0], key[1], _fetch_json(settings))
+            _validator_key = key
         return _validator
 
 
-def reset_callback_validator() -> None:
-    """Forget the validator and its keys (tests change the settings between cases)."""
-    global _validator
+def use_callback_validator(validator: CallbackTokenValidator) -> None:
+    """Use ``validator`` for callbacks until :func:`reset_callback_validator` (tests with their own keys)."""
+    global _validator, _validator_overridden
     with _validator_lock:
-        _validator = None
+        _validator = validator
+        _validator_overridden = True
+
+
+def reset_callback_validator() -> None:
+    """Forget the validator and its keys; the next callback builds one from the current settings."""
+    global _validator, _validator_key, _validator_overridden
+    with _validator_lock:
+        _validator, _validator_key, _validator_overridden = None, None, False
 
 
 def bearer_token(authorization: str | None) -> str | None:

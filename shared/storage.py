@@ -36,9 +36,11 @@ __all__ = [
     "fault_point",
     "injected_fault",
     "instance_for_server_call",
+    "interview_incomplete_reason",
     "load_job",
     "record_call",
     "record_call_sighting",
+    "record_interview_incomplete",
     "reset_storage",
     "sighted_calls",
     "upload_bytes",
@@ -251,6 +253,33 @@ def sighted_calls(operation_context: str) -> list[str]:
     for blob in container.list_blobs(name_starts_with=_sightings_prefix(operation_context)):
         ids.append(container.get_blob_client(blob.name).download_blob().readall().decode("utf-8"))
     return ids
+
+
+def record_interview_incomplete(instance_id: str, call_connection_id: str, reason: str) -> None:
+    """Note that the question flow gave up on a call before the interview's end (the first reason wins)."""
+    upload_if_absent(
+        get_settings().artifacts_container,
+        _incomplete_blob(instance_id, call_connection_id),
+        reason.encode(),
+        content_type="text/plain",
+    )
+
+
+def interview_incomplete_reason(instance_id: str, call_connection_id: str) -> str | None:
+    """Why the question flow gave up on this call, or None when it did not."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    ref = BlobRef(
+        container=get_settings().artifacts_container, name=_incomplete_blob(instance_id, call_connection_id)
+    )
+    try:
+        return download_text(ref)
+    except ResourceNotFoundError:
+        return None
+
+
+def _incomplete_blob(instance_id: str, call_connection_id: str) -> str:
+    return f"{instance_id}/calls/{hashlib.sha256(call_connection_id.encode()).hexdigest()}.incomplete"
 
 
 def _sightings_prefix(operation_context: str) -> str:

@@ -21,6 +21,7 @@ from shared.clients import reset_clients
 from shared.settings import get_settings, reset_settings, setting_keys
 from shared.storage import reset_storage, upload_bytes
 from tests.pipeline.orchestrators.fakes import PipelineFakes
+from tests.pipeline.triggers.acs_signing import CallbackKeys
 from tests.support.azurite import AzuriteInstance
 
 JOB_ID = "python-backend-engineer"
@@ -148,3 +149,14 @@ def harness(
     reset_clients()
     reset_settings()
     reset_storage()
+
+
+@pytest.fixture
+def callback_keys(harness: Callable[..., TriggerHarness]) -> Iterator[CallbackKeys]:
+    """ACS-like callback signing keys that the app's callback validator trusts for this test."""
+    from shared.acs_auth import reset_callback_validator, use_callback_validator
+
+    keys = CallbackKeys.for_settings()
+    use_callback_validator(keys.validator())
+    yield keys
+    reset_callback_validator()

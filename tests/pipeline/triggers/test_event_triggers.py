@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +12,8 @@ import pytest
 from orchestrators.identity import candidate_instance_id, interview_instance_id
 from shared.settings import get_settings
 from shared.storage import CallRecord, record_call
-from tests.pipeline.orchestrators.fakes import ANSWER_NO_RECORDING, RING_OUT
-from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, TriggerHarness, body_of
+from tests.pipeline.orchestrators.fakes import ANSWER_NO_RECORDING
+from tests.pipeline.triggers.conftest import JOB_ID, TriggerHarness, body_of
 from triggers.acs_callbacks import instance_event_for, question_index
 
 pytestmark = pytest.mark.azurite
@@ -228,72 +227,6 @@ def _client(h: TriggerHarness) -> Any:
     from azure.durable_functions import DurableOrchestrationClient
 
     return DurableOrchestrationClient(h.host.engine.client_binding())
-
-
-def _callback(
-    h: TriggerHarness, events: object, *, secret: str | None = CALLBACK_SECRET, instance: str | None
-) -> func.HttpResponse:
-    params = {}
-    if secret is not None:
-        params["secret"] = secret
-    if instance is not None:
-        params["instanceId"] = instance
-    return h.http(
-        "acs_callback",
-        "POST",
-        "acs/callbacks",
-        raw=json.dumps(events).encode(),
-        params=params,
-        headers={"content-type": "application/json"},
-    )
-
-
-def _cloud_event(name: str, **data: Any) -> dict[str, Any]:
-    return {
-        "id": f"ce-{name}",
-        "source": "calling/callConnections/call-0",
-        "type": f"Microsoft.Communication.{name}",
-        "specversion": "1.0",
-        "data": {"callConnectionId": "call-0", "serverCallId": "server-0", "correlationId": "corr", **data},
-    }
-
-
-def test_acs_callbacks_need_the_secret(harness: Harness) -> None:
-    h = harness()
-    assert _callback(h, [], secret=None, instance="x").status_code == 401
-    assert _callback(h, [], secret="wrong-secret", instance="x").status_code == 401
-    assert _callback(h, [], instance=None).status_code == 400
-    bad = h.http(
-        "acs_callback",
-        "POST",
-        "acs/callbacks",
-        raw=b"{",
-        params={"secret": CALLBACK_SECRET, "instanceId": "x"},
-    )
-    assert bad.status_code == 400
-    unknown_instance = _callback(h, [_cloud_event("CallConnected")], instance="nobody.here.interview")
-    assert unknown_instance.status_code == 200
-    assert body_of(unknown_instance) == {"raised": []}
-
-
-def test_acs_callbacks_raise_call_events_on_the_interview(harness: Harness) -> None:
-    h = harness(call_script=[RING_OUT])
-    _, interview_id = _interview_waiting(h, f"{JOB_ID}/call.pdf", "calling")
-
-    connected = _callback(
-        h, [_cloud_event("CallConnected"), _cloud_event("ParticipantsUpdated")], instance=interview_id
-    )
-    assert body_of(connected) == {"raised": ["CallConnected"]}
-    h.wait_for(lambda: h.stage(interview_id) == "in_call", what="the call to connect")
-    assert h.fakes.inputs["start_call_recording"][0]["server_call_id"] == "server-0"
-
-    ended = _callback(
-        h,
-        [_cloud_event("CallDisconnected", resultInformation={"code": 200, "message": "bye"})],
-        instance=interview_id,
-    )
-    assert body_of(ended) == {"raised": ["CallEnded"]}
-    h.wait_for(lambda: h.stage(interview_id) == "awaiting_recording", what="the call to end")
 
 
 def test_acs_event_mapping() -> None:

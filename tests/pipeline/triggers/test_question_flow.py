@@ -14,12 +14,15 @@ import azure.functions as func
 import pytest
 from aiohttp import web
 
+from emulators.faults import parse_fault_spec
 from emulators.server import EmulatorOptions, EmulatorThread, emulators_in_thread
+from shared.acs_auth import callback_token
 from shared.clients import call_automation_client, reset_clients
 from shared.settings import get_settings, reset_settings
-from shared.storage import load_job
-from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, TriggerHarness
-from triggers.acs_callbacks import CLOSING_LINE
+from shared.storage import interview_incomplete_reason, load_job
+from tests.pipeline.triggers.conftest import JOB_ID, TriggerHarness
+from triggers import acs_callbacks
+from triggers.acs_callbacks import CLOSING_LINE, FLOW_SLEEP, with_transient_retries
 
 pytestmark = pytest.mark.azurite
 
@@ -71,15 +74,25 @@ def _call_state(emulators: EmulatorThread, call_id: str) -> tuple[str, list[tupl
     return result
 
 
-def test_questions_are_asked_after_recording_starts_then_the_call_ends(
-    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    h = harness()
+def _point_at(emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("ACS_CONNECTION_STRING", "CA_BUNDLE", "ACS_RECORDING_PROXY_URL"):
         if key in emulators.settings:
             monkeypatch.setenv(key, emulators.settings[key])
     reset_settings()
     reset_clients()
+
+
+def _interview_call(
+    h: TriggerHarness,
+    emulators: EmulatorThread,
+    instance_id: str,
+    *,
+    start_recording: Callable[[Callable[[], object]], None],
+) -> str:
+    """Place a call whose callbacks reach the function, record it once connected, wait until it ends.
+
+    ``start_recording`` receives the request that starts the recording and must send it (tests wrap it).
+    """
     from azure.communication.callautomation import (
         PhoneNumberIdentifier,
         RecordingChannel,
@@ -90,8 +103,9 @@ def test_questions_are_asked_after_recording_starts_then_the_call_ends(
 
     runner, base_url = h.host.run(_forwarding_server(h))
     try:
-        instance_id = f"{JOB_ID}.questionflow.interview"
-        callback = f"{base_url}/api/acs/callbacks?instanceId={instance_id}&secret={CALLBACK_SECRET}"
+        callback = (
+            f"{base_url}/api/acs/callbacks?instanceId={instance_id}&token={callback_token(instance_id)}"
+        )
         client = call_automation_client()
         created = client.create_call(
             PhoneNumberIdentifier(PERSONA_NUMBER),
@@ -102,25 +116,117 @@ def test_questions_are_asked_after_recording_starts_then_the_call_ends(
         h.wait_for(lambda: _call_state(emulators, call_id)[0] == "connected", what="the call to connect")
         assert _call_state(emulators, call_id)[1] == []  # nothing is asked before the recording runs
 
-        client.start_recording(
-            ServerCallLocator(str(created.server_call_id)),
-            recording_content_type=RecordingContent.AUDIO,
-            recording_channel_type=RecordingChannel.MIXED,
-            recording_format_type=RecordingFormat.WAV,
-            recording_state_callback_url=callback,
-        )
+        def start() -> object:
+            return client.start_recording(
+                ServerCallLocator(str(created.server_call_id)),
+                recording_content_type=RecordingContent.AUDIO,
+                recording_channel_type=RecordingChannel.MIXED,
+                recording_format_type=RecordingFormat.WAV,
+                recording_state_callback_url=callback,
+            )
+
+        start_recording(start)
         h.wait_for(
             lambda: _call_state(emulators, call_id)[0] == "disconnected", what="the call to end", timeout=30
         )
-
-        questions = load_job(JOB_ID).interview.questions
-        interviewer_lines = [
-            text for speaker, text in _call_state(emulators, call_id)[1] if speaker == "interviewer"
-        ]
-        assert interviewer_lines == [*questions, CLOSING_LINE]
-        candidate_lines = [
-            text for speaker, text in _call_state(emulators, call_id)[1] if speaker == "candidate"
-        ]
-        assert len(candidate_lines) >= len(questions)
+        return call_id
     finally:
         h.host.run(runner.cleanup())
+
+
+def _send(start: Callable[[], object]) -> None:
+    start()
+
+
+def _lines(emulators: EmulatorThread, call_id: str, speaker: str) -> list[str]:
+    return [text for who, text in _call_state(emulators, call_id)[1] if who == speaker]
+
+
+def test_questions_are_asked_after_recording_starts_then_the_call_ends(
+    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness()
+    _point_at(emulators, monkeypatch)
+    instance_id = f"{JOB_ID}.questionflow.interview"
+    call_id = _interview_call(h, emulators, instance_id, start_recording=_send)
+
+    questions = load_job(JOB_ID).interview.questions
+    assert _lines(emulators, call_id, "interviewer") == [*questions, CLOSING_LINE]
+    assert len(_lines(emulators, call_id, "candidate")) >= len(questions)
+    assert interview_incomplete_reason(instance_id, call_id) is None
+
+
+def _set_faults(emulators: EmulatorThread, spec: str, *, seed: int | None = None) -> None:
+    async def configure() -> None:
+        assert emulators.server.faults is not None
+        emulators.server.faults.configure(parse_fault_spec(spec), seed)
+
+    emulators.call(configure())
+
+
+@pytest.fixture
+def no_faults_after(emulators: EmulatorThread) -> Iterator[None]:
+    yield
+    _set_faults(emulators, "")
+
+
+@pytest.mark.usefixtures("no_faults_after")
+def test_transient_acs_errors_in_the_question_flow_are_retried_honouring_retry_after(
+    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness()
+    _point_at(emulators, monkeypatch)
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(FLOW_SLEEP, "sleep", no_wait)
+    monkeypatch.setattr(emulators.server.faults.settings, "retry_after_s", 0.25)
+    instance_id = f"{JOB_ID}.throttled.interview"
+
+    def start_under_faults(start: Callable[[], object]) -> None:
+        # From here on every ACS request (the recording's start, then the whole flow) is throttled three
+        # times in ten, in an order fixed by the seed.
+        _set_faults(emulators, "acs:429=0.3", seed=11)
+        h.host.run(with_transient_retries("start the recording", start))
+
+    call_id = _interview_call(h, emulators, instance_id, start_recording=start_under_faults)
+
+    questions = load_job(JOB_ID).interview.questions
+    assert _lines(emulators, call_id, "interviewer") == [*questions, CLOSING_LINE]
+    injected = emulators.server.faults.stats()["services"]["acs"]["injected"].get("429", 0)
+    assert injected >= 1
+    assert len(waits) == injected  # each throttled request waited once, then went through
+    assert set(waits) == {0.25}  # as long as the service's retry-after-ms asked
+    assert interview_incomplete_reason(instance_id, call_id) is None
+
+
+@pytest.mark.usefixtures("no_faults_after")
+def test_a_flow_that_cannot_go_on_hangs_up_and_marks_the_interview_incomplete(
+    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness()
+    _point_at(emulators, monkeypatch)
+    monkeypatch.setattr(acs_callbacks, "FLOW_MAX_ATTEMPTS", 2)
+    waits: list[float] = []
+
+    async def outage_ends_at_the_hang_up(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:  # the first wait is the failing step's; the second is the hang-up's
+            _set_faults(emulators, "")
+
+    monkeypatch.setattr(FLOW_SLEEP, "sleep", outage_ends_at_the_hang_up)
+    instance_id = f"{JOB_ID}.outage.interview"
+
+    def start_then_outage(start: Callable[[], object]) -> None:
+        start()
+        _set_faults(emulators, "acs:503=1")
+
+    call_id = _interview_call(h, emulators, instance_id, start_recording=start_then_outage)
+
+    assert CLOSING_LINE not in _lines(emulators, call_id, "interviewer")
+    reason = interview_incomplete_reason(instance_id, call_id)
+    assert reason is not None
+    assert reason.startswith("the question flow stopped after")
+    assert "HttpResponseError" in reason or "ServiceResponseError" in reason

@@ -22,8 +22,10 @@ from devhost.engine import Engine
 from devhost.functions import index_app
 from devhost.keys import load_or_create_keys
 from devhost.server import HostOptions, RunningHost, serve
+from shared.acs_auth import callback_token
 from tests.pipeline.orchestrators.fakes import PipelineFakes
-from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, TriggerHarness
+from tests.pipeline.triggers.acs_signing import CallbackKeys
+from tests.pipeline.triggers.conftest import JOB_ID, TriggerHarness
 
 pytestmark = pytest.mark.azurite
 
@@ -59,6 +61,7 @@ class ServedApp:
     def request(self, method: str, path: str, *, key: bool = True, **kwargs: Any) -> tuple[int, Any, Any]:
         async def send() -> tuple[int, Any, Any]:
             headers = {"x-functions-key": self.key} if key else {}
+            headers.update(kwargs.pop("headers", {}))
             async with (
                 aiohttp.ClientSession() as session,
                 session.request(method, f"{self.host.base_url}{path}", headers=headers, **kwargs) as response,
@@ -123,15 +126,17 @@ def test_submit_and_follow_a_candidate_over_http(served: ServedApp) -> None:
     assert cancel_code == 409  # already finished
 
 
-def test_anonymous_routes_over_http(served: ServedApp) -> None:
+def test_anonymous_routes_over_http(served: ServedApp, callback_keys: CallbackKeys) -> None:
     health_code, health, _ = served.request("GET", "/api/health", key=False)
     assert health_code == 503
     assert health["dependencies"]["durable_store"]["status"] == "healthy"
 
     callback = "/api/acs/callbacks"
-    denied, _, _ = served.request("POST", callback, key=False, params={"instanceId": "x"}, json=[])
+    # ACS signs its callbacks: without its token the anonymous route refuses, with it the route accepts.
+    params = {"instanceId": "x", "token": callback_token("x") or ""}
+    denied, _, _ = served.request("POST", callback, key=False, params=params, json=[])
     allowed, _, _ = served.request(
-        "POST", callback, key=False, params={"instanceId": "x", "secret": CALLBACK_SECRET}, json=[]
+        "POST", callback, key=False, params=params, json=[], headers=callback_keys.authorization()
     )
     assert denied == 401
     assert allowed == 200
