@@ -132,6 +132,13 @@ class Settings(BaseSettings):
     # Client id of the user-assigned managed identity on Azure (DefaultAzureCredential's choice of identity).
     azure_client_id: str | None = Field(default=None, validation_alias=_alias("AZURE_CLIENT_ID"))
 
+    # Telemetry (shared.telemetry): spans go to Application Insights when its connection string is set
+    # (Azure), else to this JSON-lines file when set ("-" for stderr) for local runs; neither: no export.
+    applicationinsights_connection_string: str | None = Field(
+        default=None, validation_alias=_alias("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    )
+    trace_file: str | None = Field(default=None, validation_alias=_alias("HIREFLOW_TRACE_FILE"))
+
     # Business rules (pure functions in shared.decisions take these as arguments).
     screening_advance_threshold: float = Field(
         default=0.7, ge=0, le=1, validation_alias=_alias("SCREENING_ADVANCE_THRESHOLD")
