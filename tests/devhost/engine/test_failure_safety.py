@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,34 @@ def test_a_store_that_cannot_be_read_back_stops_the_engine_with_a_clear_error(tm
         restarted.raise_event("steady", "first", 1)
         restarted.raise_event("steady", "second", 2)
         assert restarted.run_until_complete("steady").output == [1, 2]
+
+
+def test_a_failed_commit_also_voids_the_round_computed_on_top_of_it(tmp_path: Path) -> None:
+    with DurableTestHost(BASIC_APP, data_dir=tmp_path, durable=True) as host:
+        host.start("two_events", instance_id="steady")
+        host.run_until_idle()
+        next_round_computed = threading.Event()
+        commit_entered = threading.Event()
+        rounds = Counter[str]()
+
+        def hook(name: str) -> None:
+            rounds[name] += 1
+            if name == FAULT_ROUND_AFTER_COMMANDS and rounds[name] == 2:
+                next_round_computed.set()
+            if name == FAULT_COMMIT and rounds[name] == 1:
+                commit_entered.set()
+                # The first round's commit fails only once the second round was replayed on top of it.
+                assert next_round_computed.wait(timeout=10)
+                raise InjectedFaultError("disk full")
+
+        host.engine.fault_hook = hook
+        engine = host.engine
+        first = asyncio.run_coroutine_threadsafe(engine.start_new("two_events", "first"), host._loop)
+        assert commit_entered.wait(timeout=10)
+        second = asyncio.run_coroutine_threadsafe(engine.start_new("two_events", "second"), host._loop)
+        for caller in (first, second):
+            with pytest.raises(RoundFailedError, match="disk full"):
+                caller.result(timeout=10)
+        assert memory_instance_ids(host) == stored_instance_ids(tmp_path) == {"steady"}
+        host.engine.fault_hook = None
+        assert host.start("two_events", instance_id="second") == "second"
