@@ -1,16 +1,22 @@
 """Record the replay histories under ``tests/pipeline/histories/`` (run deliberately, never to fix a test).
 
-``.venv/bin/python -m tests.pipeline.orchestrators.record_histories`` runs a few scenarios on devhost's
-engine with the fake activities, then stores each finished instance's input and history with what the
-orchestrator produced on it. ``test_replay.py`` replays them on every test run.
+``.venv/bin/python -m tests.pipeline.orchestrators.record_histories [scenario ...]`` runs scenarios on
+devhost's engine with the fake activities, then stores each instance's input and history with what the
+orchestrator produced on it. ``test_replay.py`` replays them on every test run. A history file that exists
+is never overwritten: it stands for an instance already running, and a test that stops replaying it has
+found a breaking change, not a stale file. Name new scenarios to record only those.
+
+``full_shape_histories.py`` beside this module builds the history in the shape Azure's host delivers.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
+from devhost.clock import Clock
 from devhost.testing import DurableTestHost
 from orchestrators.identity import (
     batch_child_instance_id,
@@ -21,13 +27,15 @@ from orchestrators.identity import (
 from shared.errors import ErrorCode
 from shared.models import BatchCandidate, BatchScreeningInput, BlobRef, CandidateContact
 from tests.pipeline.orchestrators.conftest import JOB_ID, pipeline_input
-from tests.pipeline.orchestrators.fakes import ANSWER, DECLINE, PipelineFakes, failure
+from tests.pipeline.orchestrators.fakes import ANSWER, DECLINE, PipelineFakes, failure, transient_then
 from tests.pipeline.orchestrators.replay import HISTORIES_DIR, history_scheduled_functions, replay
 
 
 def _record(host: DurableTestHost, instance_id: str, name: str, *, retries: bool = False) -> None:
     status = host.status(instance_id)
     document = host.engine.status(instance_id, show_input=True)
+    terminal = status.runtime_status in ("Completed", "Failed", "Terminated")
+    assert terminal, f"{name}: recorded while {status.runtime_status}"
     record: dict[str, Any] = {
         "orchestrator": status.name,
         "instance_id": instance_id,
@@ -50,14 +58,18 @@ def _record(host: DurableTestHost, instance_id: str, name: str, *, retries: bool
     if not retries:
         assert replayed.scheduled_functions() == history_scheduled_functions(record["history"]), name
     path = HISTORIES_DIR / f"{name}.json"
+    if path.exists():
+        raise FileExistsError(f"{path.name} is committed: it is never re-recorded (version the orchestrator)")
     path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"recorded {path.name}: {status.runtime_status}, {len(record['history'])} events")
 
 
-def _scenario(fakes: PipelineFakes, run: Callable[[DurableTestHost, PipelineFakes], None]) -> None:
+def _scenario(
+    fakes: PipelineFakes, run: Callable[[DurableTestHost, PipelineFakes], None], clock: Clock | None = None
+) -> None:
     from function_app import app
 
-    with DurableTestHost(app, fakes=fakes.activities()) as host:
+    with DurableTestHost(app, fakes=fakes.activities(), clock=clock) as host:
         fakes.raise_event = host.raise_event
         run(host, fakes)
 
@@ -120,15 +132,73 @@ def small_batch(host: DurableTestHost, fakes: PipelineFakes) -> None:
     _record(host, batch_id, "batch_screening_three")
 
 
-def main() -> None:
-    """Record every scenario's histories."""
+def retried_then_rejected(host: DurableTestHost, fakes: PipelineFakes) -> None:
+    """Two transient faults reading the resume, healed by the retry policy; screening then rejects."""
+    fakes.overrides["extract_resume_text"] = transient_then(2, PipelineFakes._extract)
+    instance_id = _start_candidate(host, f"{JOB_ID}/flaky.pdf")
+    host.run_until_complete(instance_id)
+    _record(host, instance_id, "candidate_pipeline_retried_then_rejected", retries=True)
+
+
+def retries_exhausted(host: DurableTestHost, fakes: PipelineFakes) -> None:
+    """Every attempt at reading the resume fails: the last failure reaches the orchestrator, which fails."""
+    fakes.overrides["extract_resume_text"] = transient_then(1_000, PipelineFakes._extract)
+    instance_id = _start_candidate(host, f"{JOB_ID}/unreachable.pdf")
+    host.run_until_complete(instance_id)
+    _record(host, instance_id, "candidate_pipeline_retries_exhausted", retries=True)
+
+
+def interview_crashed(host: DurableTestHost, fakes: PipelineFakes) -> None:
+    """The interview sub-orchestration fails (a booking it cannot read): the parent fails with its reason."""
+    fakes.overrides["schedule_interview"] = lambda _: {"slot": {"start": "not a time"}}
+    instance_id = _start_candidate(host, f"{JOB_ID}/crash.pdf")
+    host.run_until_complete(instance_id)
+    _record(host, instance_id, "candidate_pipeline_interview_failed")
+
+
+def terminated_in_review(host: DurableTestHost, fakes: PipelineFakes) -> None:
+    """A recruiter review that is still open when an operator terminates the instance."""
+    instance_id = _start_candidate(host, f"{JOB_ID}/terminated.pdf")
+    # On a real clock the three-day review deadline cannot pass: idle means waiting for the recruiter.
+    host.run(host.engine.wait_idle(30))
+    assert host.status(instance_id).custom_status["stage"] == "awaiting_review"
+    host.terminate(instance_id, "position closed")
+    _record(host, instance_id, "candidate_pipeline_terminated_in_review")
+
+
+_Scenario = Callable[[DurableTestHost, PipelineFakes], None]
+SCENARIOS: dict[str, tuple[Callable[[], PipelineFakes], _Scenario, Callable[[], Clock] | None]] = {
+    "happy_path": (PipelineFakes, happy_path, None),
+    "review_approved": (lambda: PipelineFakes(decision="needs_review", score=0.5), review_approved, None),
+    "corrupt_resume": (PipelineFakes, corrupt_resume, None),
+    "no_answer_then_reschedule": (
+        lambda: PipelineFakes(call_script=[DECLINE, ANSWER]),
+        no_answer_then_reschedule,
+        None,
+    ),
+    "small_batch": (PipelineFakes, small_batch, None),
+    "retried_then_rejected": (
+        lambda: PipelineFakes(decision="reject", score=0.2),
+        retried_then_rejected,
+        None,
+    ),
+    "retries_exhausted": (PipelineFakes, retries_exhausted, None),
+    "interview_crashed": (PipelineFakes, interview_crashed, None),
+    "terminated_in_review": (
+        lambda: PipelineFakes(decision="needs_review", score=0.5),
+        terminated_in_review,
+        Clock.real,
+    ),
+}
+
+
+def main(names: list[str]) -> None:
+    """Record the named scenarios' histories (all of them when none is named)."""
     HISTORIES_DIR.mkdir(parents=True, exist_ok=True)
-    _scenario(PipelineFakes(), happy_path)
-    _scenario(PipelineFakes(decision="needs_review", score=0.5), review_approved)
-    _scenario(PipelineFakes(), corrupt_resume)
-    _scenario(PipelineFakes(call_script=[DECLINE, ANSWER]), no_answer_then_reschedule)
-    _scenario(PipelineFakes(), small_batch)
+    for name in names or list(SCENARIOS):
+        make_fakes, run, make_clock = SCENARIOS[name]
+        _scenario(make_fakes(), run, make_clock() if make_clock else None)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -63,6 +63,40 @@ class ReplayResult:
         walk(self.actions)
         return names
 
+    def scheduled_calls(self) -> list[tuple[str, Any]]:
+        """``(function name, decoded input)`` of every activity and sub-orchestration action, in order."""
+        calls: list[tuple[str, Any]] = []
+
+        def walk(action: Any) -> None:
+            if isinstance(action, list):
+                for item in action:
+                    walk(item)
+            elif isinstance(action, dict):
+                if action.get("actionType") in (0, 1, 2, 3):
+                    calls.append((str(action["functionName"]), _decoded(action.get("input"))))
+                for child in action.get("compoundActions") or []:
+                    walk(child)
+
+        walk(self.actions)
+        return calls
+
+    def timers(self) -> list[tuple[str, bool]]:
+        """``(fireAt, isCanceled)`` of every timer action, in order."""
+        found: list[tuple[str, bool]] = []
+
+        def walk(action: Any) -> None:
+            if isinstance(action, list):
+                for item in action:
+                    walk(item)
+            elif isinstance(action, dict):
+                if action.get("actionType") == 5:
+                    found.append((str(action["fireAt"]), bool(action.get("isCanceled"))))
+                for child in action.get("compoundActions") or []:
+                    walk(child)
+
+        walk(self.actions)
+        return found
+
 
 def replay(record: dict[str, Any]) -> ReplayResult:
     """Replay ``record`` (a history file's content) through the app's orchestrator handle."""
@@ -98,6 +132,44 @@ def history_scheduled_functions(history: list[dict[str, Any]]) -> list[str]:
             seen_ids.add(int(event["EventId"]))
             names.append(str(event["Name"]))
     return names
+
+
+def history_scheduled_calls(history: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """``(name, decoded input)`` of what the history scheduled, in order, each retried task counted once.
+
+    A retry is the host's doing, not a new action of the orchestrator: after a failed attempt the host
+    creates a timer for the retry delay (the next event but episode markers), and once that timer fired it
+    schedules the same function and input again under a new EventId. Those re-schedulings are left out.
+    """
+    scheduled_by_id = {int(e["EventId"]): e for e in history if e["EventType"] in (4, 7)}
+    calls: list[tuple[str, Any]] = []
+    last_failed: tuple[str, str] | None = None
+    retry_timers: dict[int, tuple[str, str]] = {}
+    due_retries: list[tuple[str, str]] = []
+    for event in history:
+        kind = event["EventType"]
+        if kind in (12, 13):  # OrchestratorStarted / OrchestratorCompleted
+            continue
+        if kind in (6, 9):  # TaskFailed / SubOrchestrationInstanceFailed
+            failed = scheduled_by_id[int(event["TaskScheduledId"])]
+            last_failed = (str(failed["Name"]), str(failed.get("Input")))
+            continue
+        if kind == 10 and last_failed is not None:  # TimerCreated right after a failure: a retry delay
+            retry_timers[int(event["EventId"])] = last_failed
+        elif kind == 11 and int(event["TimerId"]) in retry_timers:
+            due_retries.append(retry_timers.pop(int(event["TimerId"])))
+        elif kind in (4, 7):
+            key = (str(event["Name"]), str(event.get("Input")))
+            if key in due_retries:
+                due_retries.remove(key)
+            else:
+                calls.append((str(event["Name"]), _decoded(event.get("Input"))))
+        last_failed = None
+    return calls
+
+
+def _decoded(text: Any) -> Any:
+    return json.loads(text) if isinstance(text, str) else text
 
 
 def load(name: str) -> dict[str, Any]:
