@@ -25,6 +25,7 @@ from azure.functions.timer import TimerRequest
 from devhost.blob_triggers import BlobTriggerService
 from devhost.eventgrid import EventGridBodyError, parse_events, to_function_event
 from devhost.functions import FunctionIndex, FunctionInfo
+from devhost.http_triggers import JsonBodyError, parse_json_body
 from devhost.invoke import FunctionInvoker
 
 LOGGER = logging.getLogger("devhost.admin")
@@ -98,9 +99,9 @@ class AdminInvoker:
             )
         raw = await request.read()
         try:
-            document = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            return web.json_response({"error": f"body is not JSON: {error}"}, status=400)
+            document = parse_json_body(raw) if raw.strip() else {}
+        except JsonBodyError as error:
+            return web.json_response({"error": str(error)}, status=400)
         if not isinstance(document, dict):
             return web.json_response({"error": 'body must be a JSON object like {"input": ...}'}, status=400)
         payload = document.get("input")
