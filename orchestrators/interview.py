@@ -9,16 +9,17 @@ Output
     ``withdrawn``, ``recording_missing`` or ``failed`` (with the typed failure). The interview never raises
     for a business outcome; the parent decides what each one means.
 Activities (retry policy)
-    ``schedule_interview`` (SCHEDULING_RETRY), ``place_interview_call`` (CALL_RETRY),
-    ``start_call_recording`` (CALL_RETRY, once connected), ``hang_up_call`` (CALL_RETRY, best effort),
-    ``fetch_call_recording`` (RECORDING_RETRY).
+    ``schedule_interview`` (SCHEDULING_RETRY), ``place_interview_call`` (CALL_RETRY, up to
+    :data:`CALL_ROUNDS` rounds), ``start_call_recording`` (CALL_RETRY, up to :data:`CALL_ROUNDS` rounds, once
+    connected), ``hang_up_call`` (CALL_RETRY, best effort), ``fetch_call_recording`` (RECORDING_RETRY).
 Events
     ``RescheduleRequested`` and ``CandidateWithdrew`` while waiting for the slot; ``CandidateWithdrew`` also
     until the call connects; ``CallConnected`` / ``CallFailed`` / ``CallEnded`` per call (events of an earlier
     call are recognised by their call connection id and ignored); ``RecordingReady`` after the call.
 Timers
     The slot start; :data:`RING_TIMEOUT` per call attempt; the backoff between attempts
-    (``shared.decisions.call_retry_delay``); :data:`CALL_MAX_DURATION`; :data:`RECORDING_DEADLINE`.
+    (``shared.decisions.call_retry_delay``); :data:`CALL_ROUND_PAUSE` after a round of ACS retries failed
+    transiently; :data:`CALL_MAX_DURATION`; :data:`RECORDING_DEADLINE`.
 Idempotency
     Activities key their effects by this instance id and an attempt number: a replayed or retried booking
     finds its earlier slot; a retried ``place_interview_call`` finds the call it already placed (ACS operation
@@ -32,10 +33,12 @@ from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from pydantic import BaseModel
 
 from orchestrators.status import StatusTracker
 from orchestrators.steps import (
     EventInbox,
+    OutputT,
     StepFailedError,
     call_step,
     log_progress,
@@ -82,6 +85,16 @@ CALL_MAX_DURATION = timedelta(minutes=90)
 """A call still open after this long is hung up (a stalled question flow must not hold the line)."""
 RECORDING_DEADLINE = timedelta(hours=2)
 """How long after the call ends the recording may take to become available."""
+CALL_ROUNDS = 3
+"""Rounds of ``CALL_RETRY`` for placing a call and starting its recording while ACS fails transiently.
+
+Each request to ACS is one attempt (the client's own retries are off), so three attempts lose the step to
+three faults in a row: 0.2**3 = 0.8% per step at a 20% fault rate. Three rounds make it 0.2**9 = 5e-7 (see
+``shared.retry``). A new round is scheduled only after a round failed, so histories that never failed replay
+exactly as before; the activities are idempotent per instance and call attempt, so a round finds the call
+or the recording an earlier round started."""
+CALL_ROUND_PAUSE = timedelta(minutes=1)
+"""Pause before another round: an ACS outage that outlasted a round's backoff gets a little longer."""
 
 _CALLED = EventName.CALL_CONNECTED.value
 _FAILED = EventName.CALL_FAILED.value
@@ -198,10 +211,8 @@ class _InterviewRun:
         for attempt in range(MAX_CALL_ATTEMPTS):
             self.call_attempts = attempt + 1
             self.status.update(Stage.CALLING, call_attempt=self.call_attempts)
-            placed = yield from call_step(
-                self.context,
+            placed = yield from self.call_acs(
                 "place_interview_call",
-                CALL_RETRY,
                 PlaceInterviewCallInput(
                     instance_id=self.instance_id,
                     job_id=self.input.job_id,
@@ -209,7 +220,6 @@ class _InterviewRun:
                     attempt=attempt,
                 ),
                 PlaceInterviewCallOutput,
-                inbox=self.inbox,
             )
             call_id = require(placed.call_connection_id, "place_interview_call", "call connection id")
             connected = yield from self.wait_for_answer(call_id)
@@ -228,6 +238,38 @@ class _InterviewRun:
                     raise _InterviewEndedError(InterviewOutcome.WITHDRAWN)
         raise _InterviewEndedError(InterviewOutcome.NO_SHOW)
 
+    def call_acs(
+        self, activity: str, payload: BaseModel, output_model: type[OutputT]
+    ) -> Generator[Any, Any, OutputT]:
+        """Call an ACS activity with CALL_RETRY, up to :data:`CALL_ROUNDS` rounds while it fails transiently.
+
+        A withdrawal during the pause between rounds ends the interview.
+        """
+        for round_number in range(1, CALL_ROUNDS + 1):
+            try:
+                return (
+                    yield from call_step(
+                        self.context, activity, CALL_RETRY, payload, output_model, inbox=self.inbox
+                    )
+                )
+            except StepFailedError as failed:
+                if not failed.failure.code.is_transient or round_number == CALL_ROUNDS:
+                    raise
+                log_progress(
+                    self.context, "%s round %d failed (%s); trying again", activity, round_number,
+                    failed.failure.code.value,
+                )  # fmt: skip
+                self.status.update(detail=f"{activity}: ACS unavailable; round {round_number + 1} shortly")
+                name, _ = yield from wait_for_events(
+                    self.context,
+                    self.inbox,
+                    [_WITHDREW],
+                    self.context.current_utc_datetime + CALL_ROUND_PAUSE,
+                )
+                if name == _WITHDREW:
+                    raise _InterviewEndedError(InterviewOutcome.WITHDRAWN) from failed
+        raise AssertionError("unreachable: the last round returns or raises")
+
     def start_recording(
         self, placed: PlaceInterviewCallOutput, connected: CallConnected
     ) -> Generator[Any, Any, None]:
@@ -242,13 +284,10 @@ class _InterviewRun:
                     "start_call_recording",
                     FailureInfo.of(ErrorCode.CALL_FAILED, "the connected call has no server call id"),
                 )
-            yield from call_step(
-                self.context,
+            yield from self.call_acs(
                 "start_call_recording",
-                CALL_RETRY,
                 StartCallRecordingInput(instance_id=self.instance_id, server_call_id=server_call_id),
                 StartCallRecordingOutput,
-                inbox=self.inbox,
             )
         except StepFailedError:
             yield from self.hang_up(connected.call_connection_id)
