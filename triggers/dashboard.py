@@ -99,6 +99,9 @@ NOTICES = {
 }
 """Messages a redirect may ask a page to show, by code: no free text from a URL is ever shown."""
 
+KEPT_FIELDS = ("note", "reason")
+"""Free text a refused action shows back to the person who typed it."""
+
 _LEDGER = TicketLedger()
 
 
@@ -110,7 +113,8 @@ def _security_headers(policy: str = CONTENT_SECURITY_POLICY) -> dict[str, str]:
     return {
         "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        # same-origin, not no-referrer: with no-referrer the browser sends "Origin: null" on its own forms.
+        "Referrer-Policy": "same-origin",
         "Cache-Control": "no-store",
     }
 
@@ -523,7 +527,22 @@ async def _run_action(
         return await work(principal, form)
     except ActionFailedError as failure:
         body = message_page("Not done", failure.message, status_word="Not done")
-        back_link = render('<p><a href="{back}">Back</a></p></main>', back=back)
+        # What the person typed comes back with the refusal, so correcting it loses nothing.
+        kept = [
+            render(
+                '<label for="kept-{key}">Your {key}, as you wrote it</label>'
+                '<textarea id="kept-{key}" readonly rows="3">{value}</textarea>',
+                key=key,
+                value=form[key],
+            )
+            for key in KEPT_FIELDS
+            if form.get(key, "").strip()
+        ]
+        back_link = render(
+            '{kept}<p><a href="{back}">Back</a></p></main>',
+            kept=Html("".join(kept)),
+            back=_back_to(form, back),
+        )
         return html_response(body.replace("</main>", back_link, 1), failure.status)
 
 
