@@ -347,6 +347,24 @@ class HireflowClient:
         body = self._request("POST", path, json_body=payload).json()
         return Cancellation(id=str(body["id"]), terminated=list(body.get("terminated", [])))
 
+    # -- clock (devhost's admin API; send the master key as the key when the host requires keys) -------
+
+    def clock(self) -> dict[str, Any]:
+        """Read the local host's clock: its mode, its now and the next due timer."""
+        return dict(self._request("GET", "/admin/clock", route_prefix="").json() or {})
+
+    def advance_clock(self, *, by: str | None = None) -> dict[str, Any]:
+        """Move the local host's clock to the next due timer, or forward ``by`` (``"1d"``, ``"90m"``)."""
+        move = {"by": by} if by else {"to": "next"}
+        return dict(
+            self._request("POST", "/admin/clock/advance", json_body=move, route_prefix="").json() or {}
+        )
+
+    def set_clock_mode(self, mode: str) -> dict[str, Any]:
+        """Run the local host's clock in ``real`` time or ``skip`` to each timer when idle."""
+        body = {"mode": mode}
+        return dict(self._request("POST", "/admin/clock/mode", json_body=body, route_prefix="").json() or {})
+
     # -- transport ---------------------------------------------------------------------------------
 
     def _request(
@@ -359,8 +377,9 @@ class HireflowClient:
         data: bytes | None = None,
         content_type: str | None = None,
         accept_statuses: tuple[int, ...] = (),
+        route_prefix: str = _ROUTE_PREFIX,
     ) -> _Response:
-        url = f"{self.base_url}{_ROUTE_PREFIX}{path}"
+        url = f"{self.base_url}{route_prefix}{path}"
         if query:
             url += "?" + urlencode(query)
         headers = {"Accept": "application/json, text/html;q=0.9, */*;q=0.5"}

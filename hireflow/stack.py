@@ -33,12 +33,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote
 
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from hireflow.azurite import REPO_ROOT, AzuriteInstance, azurite_command, free_port, port_accepts
+from hireflow.client import HireflowClient
 
 __all__ = [
     "APP_PATH",
@@ -227,7 +228,8 @@ class ServiceProcess:
 class LocalStack:
     """Azurite, the emulators and devhost running ``function_app.py``; a context manager.
 
-    Attributes, once entered: ``api_url`` (devhost's base URL; the HTTP API is under ``/api``), ``settings``
+    Attributes, once entered: ``api_url`` (devhost's base URL; the HTTP API is under ``/api``; the dashboard's
+    sign-in link is :attr:`dashboard_url`), ``settings``
     (every app setting devhost was started with), ``storage_connection_string``, ``emulators_url`` (the plain
     HTTP emulator site, admin and stats included), ``logs_dir``, ``emulator_settings_file`` and, when keyed,
     ``keys_file``, ``function_key`` (for the HTTP API), ``master_key`` and ``system_keys`` (by extension).
@@ -469,6 +471,36 @@ class LocalStack:
             for section in ("functionKeys", "systemKeys"):
                 found += [str(value) for value in dict(document.get(section) or {}).values()]
         return sorted({value for value in found if value})
+
+    @property
+    def dashboard_url(self) -> str:
+        """A sign-in link to the dashboard that a browser opens as it is; each read mints a new one.
+
+        The link carries a one-time ticket signed with a key derived from the secret the stack gave the app
+        (``ACS_CALLBACK_SECRET``); the app trades it for a session cookie and redirects to the clean URL.
+        """
+        from triggers.dashboard_auth import mint_sign_in_ticket
+
+        secret = self.settings.get("ACS_CALLBACK_SECRET")
+        if not self.api_url or not secret:
+            raise StackError("devhost", "is not running: no dashboard to sign in to")
+        return f"{self.api_url}/api/dashboard?ticket={mint_sign_in_ticket(secret)}"
+
+    def use_real_time(self) -> None:
+        """Switch devhost's clock from skipped to real time, so human deadlines wait for humans.
+
+        Timers then fire when due; people move time on purpose with :meth:`advance_clock` (or
+        ``python -m hireflow clock advance``, or the dashboard).
+        """
+        self._admin_client().set_clock_mode("real")
+
+    def advance_clock(self, *, by: str | None = None) -> dict[str, Any]:
+        """Move devhost's clock to the next due timer, or forward ``by`` (``"1d"``, ``"2h"``)."""
+        return self._admin_client().advance_clock(by=by)
+
+    def _admin_client(self) -> HireflowClient:
+        # devhost's admin API takes only the master key when keys are required.
+        return HireflowClient(self.api_url, function_key=self.master_key)
 
     def blob_service(self) -> BlobServiceClient:
         """Return a Blob client on the stack's Azurite."""
