@@ -1,4 +1,4 @@
-"""``python -m hireflow submit|status|watch|list|event|cancel|report|health``: the pipeline from a terminal.
+"""``python -m hireflow submit|status|watch|list|event|cancel|report|health|clock``: hireflow from a terminal.
 
 Talks to the HTTP API of any running host: devhost locally (``--url``, default ``http://127.0.0.1:7071``) or
 an Azure Function App (``--url https://APP.azurewebsites.net --key FUNCTION_KEY``; or ``HIREFLOW_URL`` and
@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -318,6 +319,33 @@ def cmd_health(client: HireflowClient, args: argparse.Namespace, output: Output)
     return EXIT_OK if health.healthy else EXIT_API_ERROR
 
 
+_DURATION = re.compile(r"^\d+(\.\d+)?[smhd]$")
+
+
+def _clock_line(clock: dict[str, Any]) -> str:
+    next_due = clock.get("next_due") or clock.get("next_timer") or "none"
+    if isinstance(next_due, dict):
+        next_due = next_due.get("fire_at") or next_due.get("at") or json.dumps(next_due)
+    return f"clock {clock.get('mode', '?')}: now {clock.get('now', '?')}; next due timer {next_due}"
+
+
+def cmd_clock(client: HireflowClient, args: argparse.Namespace, output: Output) -> int:
+    """Show, advance or switch the local host's clock (devhost's admin API)."""
+    if args.clock_command == "advance":
+        if args.by is not None and not _DURATION.fullmatch(args.by):
+            raise UsageError(f"--by takes a duration such as 1d, 12h, 30m or 90s, not {args.by!r}")
+        clock = client.advance_clock(by=args.by)
+    elif args.clock_command == "mode":
+        clock = client.set_clock_mode(args.mode)
+    else:
+        clock = client.clock()
+    if output.as_json:
+        output.json(clock)
+    else:
+        output.text(_clock_line(clock))
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------------------------------
 # Parser and entry point
 
@@ -420,6 +448,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     health = commands.add_parser("health", parents=[common], help="check the host and its dependencies")
     health.set_defaults(handler=cmd_health)
+
+    clock = commands.add_parser("clock", parents=[common], help="show or move the local host's clock")
+    clock_commands = clock.add_subparsers(dest="clock_command", metavar="ACTION")
+    clock_commands.add_parser("show", parents=[common], help="mode, now and the next due timer (default)")
+    advance = clock_commands.add_parser(
+        "advance", parents=[common], help="fire the next due timer now, or move time forward --by"
+    )
+    advance.add_argument("--by", default=None, help="a duration such as 1d, 12h, 30m (default: next timer)")
+    mode = clock_commands.add_parser("mode", parents=[common], help="real time, or skip to timers when idle")
+    mode.add_argument("mode", choices=("real", "skip"))
+    clock.set_defaults(handler=cmd_clock, clock_command="show")
     return parser
 
 

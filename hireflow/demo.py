@@ -20,7 +20,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from hireflow.azurite import REPO_ROOT
-from hireflow.client import ApiError, HireflowClient
+from hireflow.client import ApiError, HireflowClient, HireflowError
 from hireflow.progress import ProgressBoard
 from hireflow.samples import SampleCandidate, load_samples, submit_sample
 from hireflow.stack import LocalStack, StackError, StackOptions
@@ -269,7 +269,17 @@ def run_demo(
                 if stack.keys_file
                 else ""
             )
+            # The demo's candidates are done: from now on human deadlines wait for humans, and people move
+            # time on purpose (the dashboard's clock panel, or `python -m hireflow clock advance`).
+            try:
+                stack.use_real_time()
+            except HireflowError as error:
+                out.write(f"The clock stays skipped: devhost did not switch it to real time ({error}).\n")
+            master_hint = f" (HIREFLOW_KEY = masterKey of {stack.keys_file})" if stack.keys_file else ""
             out.write(
+                f"\nDashboard (a one-time sign-in link): {stack.dashboard_url}\n"
+                "The clock now runs in real time, so a review waits for you; move it on purpose with\n"
+                f"  python -m hireflow clock advance [--by 1d] --url {stack.api_url}{master_hint}\n"
                 "Serving until Ctrl-C; try: python -m hireflow list python-backend-engineer "
                 f"--url {stack.api_url}{key_hint}\n"
             )
