@@ -1,8 +1,9 @@
 """Command line: ``python -m devhost start --app PATH/function_app.py --port 7071 --data-dir DIR``.
 
-Prints every function with its trigger (and URL for HTTP triggers), then one line containing ``ready`` once
-the host serves; serves until SIGINT or SIGTERM and shuts down cleanly. A failing import prints the traceback
-and exits with status 1.
+Prints every function with its trigger (and URL for HTTP triggers), where the keys file is when keys are
+required (never a key), then one line containing ``ready`` once the host serves; serves until SIGINT or
+SIGTERM and shuts down cleanly. An app the Python worker would refuse to index, or a ``host.json`` the host
+would refuse, is reported in their words; a failing import prints the traceback; both exit with status 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from devhost.clock import Clock
 from devhost.engine import Engine
 from devhost.functions import LOCAL_SETTINGS_FILE, AppLoadError, FunctionIndex, load_app
 from devhost.host_config import HostConfigError
+from devhost.keys import HostKeys
 from devhost.server import (
     DEFAULT_MAX_BODY_BYTES,
     HOST_KEYS,
@@ -165,6 +167,19 @@ def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
     return lines
 
 
+def describe_keys(keys: HostKeys) -> list[str]:
+    """Say that keys are required and where they are kept, never a key itself.
+
+    Host logs are collected, shipped and shared; a key printed there is a key leaked. Tools read the keys
+    file (mode 0600), as ``func`` users read them from the portal.
+    """
+    system = ", ".join(f"systemKeys.{name}" for name in keys.system_keys)
+    return [
+        f"Keys required (--require-keys); they are in {keys.path}:",
+        f"        masterKey, functionKeys.default, {system}",
+    ]
+
+
 def print_load_failure(error: AppLoadError, app_path: Path) -> None:
     """Say why the app cannot start: the worker's refusal per function, else the import's traceback.
 
@@ -248,13 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines = describe_functions(index, running)
         keys = running.app[HOST_KEYS]
         if keys is not None:
-            lines += [
-                "",
-                f"Keys (from {keys.path}):",
-                f"        master: {keys.master_key}",
-                f"        function (default): {keys.default_function_key}",
-            ]
-            lines += [f"        system ({name}): {value}" for name, value in keys.system_keys.items()]
+            lines += ["", *describe_keys(keys)]
         lines += ["", f"devhost ready on {running.base_url} (data dir {data_dir})"]
         print("\n".join(lines), flush=True)
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -33,14 +34,36 @@ def test_sigterm_shuts_down_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in "".join(host.output)
 
 
-def test_require_keys_prints_the_keys(tmp_path: Path) -> None:
-    host = start_process(APPS / "host_http" / "function_app.py", tmp_path, "--require-keys")
+def test_require_keys_prints_where_the_keys_are_and_no_key_value(tmp_path: Path) -> None:
+    host = start_process(
+        APPS / "host_http" / "function_app.py",
+        tmp_path,
+        "--require-keys",
+        "--skip-timers",
+        "--log-level",
+        "DEBUG",
+    )
     try:
-        listing = "".join(host.output)
-        assert f"Keys (from {tmp_path / 'host_keys.json'})" in listing
-        assert "master: " in listing
+        stored = json.loads((tmp_path / "host_keys.json").read_text())
+        secrets = [stored["masterKey"], *stored["functionKeys"].values(), *stored["systemKeys"].values()]
+        function_key = stored["functionKeys"]["default"]
+        # Work that could log keys: keyed calls, a refused key, a durable start whose management URLs carry
+        # the system key, and the Durable HTTP API with its key.
+        assert call("GET", host.url(f"/api/secured/function?code={function_key}")).status == 200
+        assert call("GET", host.url("/api/secured/function?code=not-the-key")).status == 401
+        started = call("POST", host.url(f"/api/orchestrators/greet?code={function_key}"), body='"keys"')
+        assert started.status == 202
+        assert stored["systemKeys"]["durabletask_extension"] in started.text  # the URLs do carry it
+        status = call("GET", started.json()["statusQueryGetUri"])
+        assert status.status in (200, 202)
     finally:
-        host.terminate()
+        assert host.terminate() == 0
+    output = "".join(host.output)
+
+    assert f"Keys required (--require-keys); they are in {tmp_path / 'host_keys.json'}" in output
+    assert "systemKeys.eventgrid_extension" in output
+    leaked = [secret for secret in secrets if secret in output or quote(secret, safe="") in output]
+    assert leaked == [], "a key value appeared in devhost's output"
 
 
 def test_import_failure_prints_traceback_and_exits_non_zero(tmp_path: Path) -> None:
