@@ -41,6 +41,7 @@ class Receiver:
     event_grid_failures_left: int = 0
     callback_failures_left: int = 0
     callback_attempts: int = 0
+    callback_authorizations: list[str] = field(default_factory=list)
     echo_validation_code: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -48,6 +49,7 @@ class Receiver:
         events = await request.json()
         with self.lock:
             self.callback_attempts += 1
+            self.callback_authorizations.append(request.headers.get("Authorization", ""))
             if self.callback_failures_left > 0:
                 self.callback_failures_left -= 1
                 return web.Response(status=503, text="app restarting")
@@ -139,6 +141,7 @@ def running_acs(
     event_grid_retry: RetryPolicy | None = None,
     access_key: str | None = None,
     voice: str = "auto",
+    immutable_resource_id: str | None = None,
 ) -> Iterator[RunningAcs]:
     """Start the emulator (HTTPS) and the receivers (HTTP) on free loopback ports; stop everything on exit."""
     acs_sock, app_sock = _loopback_socket(), _loopback_socket()
@@ -154,6 +157,8 @@ def running_acs(
         event_grid_retry=event_grid_retry or RetryPolicy(max_attempts=4, first_delay_s=0.05),
         voice=voice,
     )
+    if immutable_resource_id is not None:
+        config.immutable_resource_id = immutable_resource_id
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="acs-emulator", daemon=True)
     thread.start()
