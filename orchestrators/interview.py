@@ -71,7 +71,7 @@ from shared.models import (
     StartCallRecordingInput,
     StartCallRecordingOutput,
 )
-from shared.retry import CALL_RETRY, RECORDING_RETRY, SCHEDULING_RETRY
+from shared.retry import CALL_RETRY, CALL_ROUNDS, RECORDING_RETRY, SCHEDULING_RETRY
 
 ORCHESTRATOR_NAME = "interview"
 
@@ -85,14 +85,6 @@ CALL_MAX_DURATION = timedelta(minutes=90)
 """A call still open after this long is hung up (a stalled question flow must not hold the line)."""
 RECORDING_DEADLINE = timedelta(hours=2)
 """How long after the call ends the recording may take to become available."""
-CALL_ROUNDS = 3
-"""Rounds of ``CALL_RETRY`` for placing a call and starting its recording while ACS fails transiently.
-
-Each request to ACS is one attempt (the client's own retries are off), so three attempts lose the step to
-three faults in a row: 0.2**3 = 0.8% per step at a 20% fault rate. Three rounds make it 0.2**9 = 5e-7 (see
-``shared.retry``). A new round is scheduled only after a round failed, so histories that never failed replay
-exactly as before; the activities are idempotent per instance and call attempt, so a round finds the call
-or the recording an earlier round started."""
 CALL_ROUND_PAUSE = timedelta(minutes=1)
 """Pause before another round: an ACS outage that outlasted a round's backoff gets a little longer."""
 

@@ -4,6 +4,38 @@ The Durable SDK's ``RetryOptions`` has a first interval and a maximum number of 
 backoff coefficient stays at the extension's default of 1, so attempts are spaced evenly.
 Only transient faults raise from activities, so every attempt spent here is an
 attempt that may succeed; permanent faults come back as typed results and are never retried.
+
+Sizing the budgets from the fault rate they absorb
+--------------------------------------------------
+Take every request to Document Intelligence, OpenAI and ACS failing transiently and independently with
+probability ``p`` (20% below). A step is lost when every one of its attempts is lost, so
+``P(step) = P(attempt) ** attempts``, and a candidate is lost when any step is:
+``P(candidate) = 1 - prod(1 - P(step))``. An attempt is lost when one of its requests fails past the retries
+made inside the attempt (``REQUEST_RETRY``: 4 tries per request) or by the client (OpenAI's
+``AZURE_OPENAI_MAX_RETRIES``, ``r`` below; the Azure SDK clients have theirs off).
+
+=======================  ========  =======================================  ===============  ===============
+step                     attempts  requests per attempt                     P(step), r=0     P(step), r=2
+=======================  ========  =======================================  ===============  ===============
+extract_resume_text      5         submit (4 tries) + 2 polls (3 failures   4.0e-11          4.0e-11
+                                   in all, the operation resumed after each)
+parse_candidate_profile  6         1 chat completion (1 + r tries)          0.2**6 = 6.4e-5  0.008**6 = 3e-13
+screen_candidate         6         1 chat completion                        6.4e-5           3e-13
+place_interview_call     3 x 3     1 create call (``CALL_ROUNDS`` rounds)   0.2**9 = 5.1e-7  5.1e-7
+start_call_recording     3 x 3     1 start recording                        5.1e-7           5.1e-7
+fetch_call_recording     6         1 range + 1 metadata read (4 tries       1e-15            1e-15
+                                   each; staged ranges survive attempts)
+transcribe_recording     5         1 transcription (1 + r tries)            0.2**5 = 3.2e-4  3e-11
+score_transcript         6         1 chat completion                        6.4e-5           3e-13
+=======================  ========  =======================================  ===============  ===============
+
+At ``p = 0.2`` a candidate is lost with probability 5.1e-4 (1 in 1,950) with ``r = 0`` and 1.0e-6 (1 in a
+million) with ``r = 2``; the OpenAI client's own retries are what keep the last four steps negligible, so
+``AZURE_OPENAI_MAX_RETRIES`` should be at least 2 wherever the app runs. Before requests were retried inside
+an attempt, one extract attempt (a submit and two polls) was lost with ``1 - 0.8**3 = 0.49``, so 2.8% of
+candidates failed there, and each ACS step lost 0.8%. :func:`candidate_failure_probability` computes the
+table for any ``p`` and ``r``; hang-ups are best effort and blob storage is not counted (Azurite injects no
+faults). The question flow's prompts during the call are retried in its own module.
 """
 
 from __future__ import annotations
@@ -24,6 +56,7 @@ LOGGER = get_logger("hireflow.retry")
 __all__ = [
     "AI_RETRY",
     "CALL_RETRY",
+    "CALL_ROUNDS",
     "DOCUMENT_RETRY",
     "RECORDING_RETRY",
     "REPORT_RETRY",
@@ -33,7 +66,9 @@ __all__ = [
     "TRANSCRIPTION_RETRY",
     "RequestRetry",
     "call_with_request_retries",
+    "candidate_failure_probability",
     "retry_after_seconds",
+    "step_failure_probabilities",
 ]
 
 # Blob reads and writes (job definitions, bookings): Azure Storage recovers within seconds.
@@ -51,6 +86,13 @@ TRANSCRIPTION_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=15_00
 # Placing a call: few attempts, because a retried create must not ring the candidate twice (the activity is
 # idempotent through its operation context, but a late duplicate is still a bad experience).
 CALL_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
+
+CALL_ROUNDS = 3
+"""Rounds of ``CALL_RETRY`` the interview spends on placing a call and starting its recording.
+
+Each ACS request is one attempt (the client's own retries are off), so three attempts lose the step to
+three faults in a row: 0.2**3 = 0.8% per step at a 20% fault rate; three rounds make it 0.2**9 = 5e-7. The
+interview schedules a round only after a round failed, so histories that never failed replay unchanged."""
 
 # Downloading recording chunks: idempotent and resumable, so retry generously.
 RECORDING_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=6)
@@ -131,3 +173,48 @@ def call_with_request_retries(
             LOGGER.info("%s: transient fault (%s); try %d of %d in %.2f s", what, error, failed + 1,
                         policy.tries, wait)  # fmt: skip
             pause(wait)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The arithmetic of the module docstring.
+
+
+def _lost_before(successes: int, failures_allowed: int, fault_rate: float) -> float:
+    """Return P(at least ``failures_allowed + 1`` transient failures come before ``successes`` successes)."""
+    from math import comb
+
+    kept = sum(
+        comb(failures + successes - 1, failures) * fault_rate**failures * (1 - fault_rate) ** successes
+        for failures in range(failures_allowed + 1)
+    )
+    return max(0.0, 1.0 - kept)
+
+
+def step_failure_probabilities(fault_rate: float, *, openai_max_retries: int = 0) -> dict[str, float]:
+    """Return, per pipeline step, the probability that it is lost at ``fault_rate`` per request."""
+    tries = REQUEST_RETRY.tries
+    per_request = fault_rate**tries
+    submit_lost = per_request
+    polls_lost = _lost_before(2, tries - 1, fault_rate)
+    extract_attempt = 1 - (1 - submit_lost) * (1 - polls_lost)
+    chat_attempt = fault_rate ** (1 + openai_max_retries)
+    call_attempts = CALL_RETRY.max_number_of_attempts * CALL_ROUNDS
+    recording_attempt = 1 - (1 - per_request) ** 2
+    return {
+        "extract_resume_text": extract_attempt**DOCUMENT_RETRY.max_number_of_attempts,
+        "parse_candidate_profile": chat_attempt**AI_RETRY.max_number_of_attempts,
+        "screen_candidate": chat_attempt**AI_RETRY.max_number_of_attempts,
+        "place_interview_call": fault_rate**call_attempts,
+        "start_call_recording": fault_rate**call_attempts,
+        "fetch_call_recording": recording_attempt**RECORDING_RETRY.max_number_of_attempts,
+        "transcribe_recording": chat_attempt**TRANSCRIPTION_RETRY.max_number_of_attempts,
+        "score_transcript": chat_attempt**AI_RETRY.max_number_of_attempts,
+    }
+
+
+def candidate_failure_probability(fault_rate: float, *, openai_max_retries: int = 0) -> float:
+    """Return the share of candidates lost end to end at ``fault_rate`` per request (module docstring)."""
+    kept = 1.0
+    for lost in step_failure_probabilities(fault_rate, openai_max_retries=openai_max_retries).values():
+        kept *= 1 - lost
+    return 1 - kept

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from orchestrators.interview import CALL_ROUNDS
 from shared.errors import ErrorCode, TransientError
-from shared.retry import CALL_RETRY
+from shared.retry import CALL_RETRY, CALL_ROUNDS
 from tests.pipeline.orchestrators.conftest import Pipeline
 
 MakePipeline = Callable[..., Pipeline]
