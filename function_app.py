@@ -23,8 +23,10 @@ from activities import (
 from orchestrators import batch_screening, candidate_pipeline, interview
 from triggers import acs_callbacks, blob_intake, dashboard, event_grid, http_api
 
-# Function keys by default; each HTTP route states its own level (health and the ACS callback are anonymous,
-# the callback authenticating with the secret in its URL because ACS cannot send a key).
+# Function keys by default; each HTTP route states its own level. Anonymous ones prove the caller otherwise:
+# the ACS callback by the JWT ACS signs (plus a per-interview token), the dashboard by the Entra ID sign-in
+# of App Service Authentication (its principal headers); health and openapi.json reveal nothing private.
+# Telemetry is configured lazily by the first activity (activities/_common.py), so indexing never needs it.
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (
