@@ -125,13 +125,7 @@ def replay(record: dict[str, Any]) -> ReplayResult:
 
 def history_scheduled_functions(history: list[dict[str, Any]]) -> list[str]:
     """Activity and sub-orchestration names in the order the history scheduled them (retries counted once)."""
-    names: list[str] = []
-    seen_ids: set[int] = set()
-    for event in history:
-        if event["EventType"] in (4, 7) and int(event["EventId"]) not in seen_ids:
-            seen_ids.add(int(event["EventId"]))
-            names.append(str(event["Name"]))
-    return names
+    return [name for name, _ in history_scheduled_calls(history)]
 
 
 def history_scheduled_calls(history: list[dict[str, Any]]) -> list[tuple[str, Any]]:

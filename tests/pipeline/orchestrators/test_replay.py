@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pipeline.orchestrators.replay import HISTORIES_DIR, history_scheduled_functions, load, replay
+from tests.pipeline.orchestrators.replay import (
+    HISTORIES_DIR,
+    history_scheduled_calls,
+    history_scheduled_functions,
+    load,
+    replay,
+)
 
 HISTORIES = sorted(path.stem for path in HISTORIES_DIR.glob("*.json"))
 
@@ -23,6 +29,12 @@ def test_histories_are_committed() -> None:
         "interview_recorded",
         "interview_rescheduled_no_answer_then_recorded",
         "batch_screening_three",
+        "candidate_pipeline_retried_then_rejected",
+        "candidate_pipeline_retries_exhausted",
+        "candidate_pipeline_interview_failed",
+        "candidate_pipeline_terminated_in_review",
+        "candidate_pipeline_azure_shape_review_rejected",
+        "candidate_pipeline_azure_shape_terminated",
     } <= set(HISTORIES)
 
 
@@ -41,6 +53,9 @@ def test_replay_reproduces_the_recorded_result(name: str) -> None:
     assert result.actions == expected["actions"]
     if expected["schedule_order_comparable"]:
         assert result.scheduled_functions() == history_scheduled_functions(record["history"])
+    # What the host's determinism check compares: every activity and sub-orchestration the history scheduled,
+    # by name and input, is asked for again by the replay, in the same order (the host's retries aside).
+    assert result.scheduled_calls() == history_scheduled_calls(record["history"])
 
 
 def test_failed_history_replays_to_its_machine_readable_reason() -> None:
