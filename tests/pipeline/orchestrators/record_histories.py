@@ -166,6 +166,14 @@ def terminated_in_review(host: DurableTestHost, fakes: PipelineFakes) -> None:
     _record(host, instance_id, "candidate_pipeline_terminated_in_review")
 
 
+def no_slot_available(host: DurableTestHost, fakes: PipelineFakes) -> None:
+    """No interview slot can be booked: the interview ends with a typed failure, which fails the candidate."""
+    fakes.overrides["schedule_interview"] = lambda _: failure(ErrorCode.NO_SLOT_AVAILABLE, "no free slot")
+    instance_id = _start_candidate(host, f"{JOB_ID}/no-slot.pdf")
+    host.run_until_complete(instance_id)
+    _record(host, interview_instance_id(instance_id), "interview_no_slot_available")
+
+
 _Scenario = Callable[[DurableTestHost, PipelineFakes], None]
 SCENARIOS: dict[str, tuple[Callable[[], PipelineFakes], _Scenario, Callable[[], Clock] | None]] = {
     "happy_path": (PipelineFakes, happy_path, None),
@@ -184,6 +192,7 @@ SCENARIOS: dict[str, tuple[Callable[[], PipelineFakes], _Scenario, Callable[[], 
     ),
     "retries_exhausted": (PipelineFakes, retries_exhausted, None),
     "interview_crashed": (PipelineFakes, interview_crashed, None),
+    "no_slot_available": (PipelineFakes, no_slot_available, None),
     "terminated_in_review": (
         lambda: PipelineFakes(decision="needs_review", score=0.5),
         terminated_in_review,

@@ -35,6 +35,7 @@ def test_histories_are_committed() -> None:
         "candidate_pipeline_terminated_in_review",
         "candidate_pipeline_azure_shape_review_rejected",
         "candidate_pipeline_azure_shape_terminated",
+        "interview_no_slot_available",
     } <= set(HISTORIES)
 
 

@@ -195,3 +195,22 @@ def _waits(action: Any) -> list[str]:
     for child in action.get("compoundActions") or []:
         names.extend(_waits(child))
     return names
+
+
+def test_an_interview_that_cannot_book_a_slot_ends_with_its_typed_failure_as_data() -> None:
+    record = load("interview_no_slot_available")
+    history = record["history"]
+    (scheduled,) = _of_type(history, TASK_SCHEDULED)
+    assert scheduled["Name"] == "schedule_interview"
+    assert json.loads(scheduled["Input"])["instance_id"] == record["instance_id"]
+
+    result = replay(record)
+
+    # A permanent failure is not an orchestrator failure: the interview completes and says why.
+    assert result.state["isDone"] is True
+    assert result.error is None
+    assert result.output["outcome"] == "failed"
+    assert result.output["failure"] == {"code": "no_slot_available", "message": "no free slot"}
+    assert result.output["call_attempts"] == 0
+    assert result.custom_status["stage"] == "failed"
+    assert result.custom_status["detail"] == "failed at schedule_interview"
