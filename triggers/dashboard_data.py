@@ -200,8 +200,32 @@ class TimelineStep:
     instance_id: str | None = None
 
 
+_EVENT_TYPES = (
+    "ExecutionStarted",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionTerminated",
+    "TaskScheduled",
+    "TaskCompleted",
+    "TaskFailed",
+    "SubOrchestrationInstanceCreated",
+    "SubOrchestrationInstanceCompleted",
+    "SubOrchestrationInstanceFailed",
+    "TimerCreated",
+    "TimerFired",
+    "OrchestratorStarted",
+    "OrchestratorCompleted",
+    "EventSent",
+    "EventRaised",
+)
+"""History event types by their number (stored histories); status APIs name them."""
+
+
 def _event_type(event: dict[str, Any]) -> str:
-    return str(event.get("EventType"))
+    kind = event.get("EventType")
+    if isinstance(kind, int) and 0 <= kind < len(_EVENT_TYPES):
+        return _EVENT_TYPES[kind]
+    return str(kind)
 
 
 def _name(event: dict[str, Any]) -> str:

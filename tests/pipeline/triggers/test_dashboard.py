@@ -1,0 +1,384 @@
+"""The dashboard's functions with real ``HttpRequest`` objects, devhost's engine, the SDK client and Azurite.
+
+Sign-in, the session and CSRF guards on every action, escaping of hostile values on every page, a form sent
+twice acting once, assets, and the timeline read back from a real orchestration history.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import azure.functions as func
+import pytest
+
+from orchestrators.identity import candidate_instance_id
+from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, ORIGIN, TriggerHarness
+from triggers.dashboard_auth import CSRF_COOKIE, SESSION_COOKIE, mint_session, mint_sign_in_ticket
+from triggers.dashboard_data import build_timeline
+
+pytestmark = pytest.mark.azurite
+
+Harness = Callable[..., TriggerHarness]
+HOSTILE = "<script>alert(1)</script>"
+CSRF = "csrf-token-of-this-browser"
+
+
+def _signed_in_headers(csrf: str | None = CSRF) -> dict[str, str]:
+    cookies = [f"{SESSION_COOKIE}={mint_session(CALLBACK_SECRET)}"]
+    if csrf:
+        cookies.append(f"{CSRF_COOKIE}={csrf}")
+    return {"cookie": "; ".join(cookies)}
+
+
+def _request(
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    route: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> func.HttpRequest:
+    body = urlencode(form).encode() if form is not None else b""
+    all_headers = dict(headers or {})
+    if form is not None:
+        all_headers["content-type"] = "application/x-www-form-urlencoded"
+        all_headers["content-length"] = str(len(body))
+    return func.HttpRequest(
+        method=method,
+        url=f"{ORIGIN}/api/{path}",
+        headers=all_headers,
+        params=params or {},
+        route_params=route or {},
+        body=body,
+    )
+
+
+def _call(h: TriggerHarness, name: str, request: func.HttpRequest) -> func.HttpResponse:
+    response: func.HttpResponse = h.call(name, req=request)
+    return response
+
+
+def _page(h: TriggerHarness, page: str, item: str | None = None, **params: str) -> func.HttpResponse:
+    route = {"page": page} if item is None else {"page": page, "item": item}
+    path = f"dashboard/{page}" + (f"/{item}" if item else "")
+    return _call(
+        h, "dashboard_page", _request("GET", path, headers=_signed_in_headers(), route=route, params=params)
+    )
+
+
+def _hostile_candidate(h: TriggerHarness) -> str:
+    """A candidate named with a script tag, started through the HTTP API and left awaiting review."""
+    h.upload_resume(f"{JOB_ID}/hostile.pdf")
+    response = h.http(
+        "submit_candidate",
+        "POST",
+        f"jobs/{JOB_ID}/candidates",
+        body={"name": HOSTILE, "resume_blob": f"{JOB_ID}/hostile.pdf", "phone": "+15550101010"},
+        route={"job_id": JOB_ID},
+    )
+    assert response.status_code == 202, response.get_body()
+    instance_id = candidate_instance_id(JOB_ID, f"{JOB_ID}/hostile.pdf")
+    h.wait_for(lambda: h.stage(instance_id) == "awaiting_review", what="the review")
+    return instance_id
+
+
+def _decide(h: TriggerHarness, instance_id: str, form: dict[str, str], **headers: str) -> func.HttpResponse:
+    request = _request(
+        "POST",
+        f"dashboard/candidates/{instance_id}/decision",
+        headers={**_signed_in_headers(), "origin": ORIGIN, **headers},
+        route={"instance_id": instance_id, "action": "decision"},
+        form=form,
+    )
+    return _call(h, "dashboard_candidate_action", request)
+
+
+def _raised(h: TriggerHarness, instance_id: str, name: str) -> int:
+    return sum(
+        1
+        for event in h.host.history(instance_id)
+        if event.get("EventType") in (15, "EventRaised") and event.get("Name") == name
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_without_a_session_every_page_is_refused(harness: Harness) -> None:
+    h = harness()
+    home = _call(h, "dashboard_home", _request("GET", "dashboard"))
+    page = _call(h, "dashboard_page", _request("GET", "dashboard/reviews", route={"page": "reviews"}))
+    forged = _call(
+        h,
+        "dashboard_home",
+        _request(
+            "GET", "dashboard", headers={"cookie": f"{SESSION_COOKIE}={mint_session('not-the-secret')}"}
+        ),
+    )
+
+    assert home.status_code == 401
+    assert page.status_code == 401
+    assert forged.status_code == 401
+    assert b"sign-in link" in home.get_body()
+
+
+def test_the_sign_in_ticket_becomes_a_strict_http_only_cookie_and_leaves_the_url(harness: Harness) -> None:
+    h = harness()
+    ticket = mint_sign_in_ticket(CALLBACK_SECRET)
+
+    first = _call(h, "dashboard_home", _request("GET", "dashboard", params={"ticket": ticket}))
+    again = _call(h, "dashboard_home", _request("GET", "dashboard", params={"ticket": ticket}))
+
+    assert first.status_code == 303
+    assert first.headers["Location"] == "/api/dashboard?notice=signed_in"
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=v1.")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Path=/api/dashboard" in cookie
+    assert again.status_code == 401
+    assert b"used already" in again.get_body()
+
+
+def test_every_page_shows_a_hostile_name_as_text_under_a_strict_policy(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    instance_id = _hostile_candidate(h)
+
+    pages = {
+        "job": _page(h, "jobs", JOB_ID),
+        "reviews": _page(h, "reviews"),
+        "candidate": _page(h, "candidates", instance_id),
+    }
+    for name, response in pages.items():
+        body = response.get_body().decode()
+        assert response.status_code == 200, name
+        assert HOSTILE not in body, name
+        assert html.escape(HOSTILE) in body, name
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert "<script>" not in body.replace(
+            '<script src="/api/dashboard/assets/app.js" defer></script>', ""
+        )
+
+
+def test_the_first_page_sets_the_csrf_cookie_its_forms_carry(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    _hostile_candidate(h)
+    request = _request(
+        "GET", "dashboard/reviews", headers=_signed_in_headers(csrf=None), route={"page": "reviews"}
+    )
+
+    response = _call(h, "dashboard_page", request)
+
+    cookie = response.headers["Set-Cookie"]
+    token = re.match(rf"{CSRF_COOKIE}=([^;]+);", cookie)
+    assert token, cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert f'name="csrf_token" value="{token.group(1)}"' in response.get_body().decode()
+
+
+def test_a_decision_needs_the_csrf_token_and_the_same_origin(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    instance_id = _hostile_candidate(h)
+
+    no_token = _decide(h, instance_id, {"decision": "advance"})
+    wrong_token = _decide(h, instance_id, {"decision": "advance", "csrf_token": "guessed"})
+    other_site = _decide(
+        h, instance_id, {"decision": "advance", "csrf_token": CSRF}, origin="http://evil.example"
+    )
+    no_session = _call(
+        h,
+        "dashboard_candidate_action",
+        _request(
+            "POST",
+            f"dashboard/candidates/{instance_id}/decision",
+            headers={"cookie": f"{CSRF_COOKIE}={CSRF}", "origin": ORIGIN},
+            route={"instance_id": instance_id, "action": "decision"},
+            form={"decision": "advance", "csrf_token": CSRF},
+        ),
+    )
+
+    assert [r.status_code for r in (no_token, wrong_token, other_site, no_session)] == [403, 403, 403, 401]
+    assert _raised(h, instance_id, "RecruiterDecision") == 0
+    assert h.stage(instance_id) == "awaiting_review"
+
+
+def test_a_decision_form_sent_twice_is_acted_on_once(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    instance_id = _hostile_candidate(h)
+    form = {
+        "decision": "reject",
+        "note": 'not "yet" <b>sorry</b>',
+        "csrf_token": CSRF,
+        "form_id": "5f0c1a52-7d1e-4d39-9a52-2f4b1e6c0e11",
+        "back": "/api/dashboard/reviews",
+    }
+
+    first = _decide(h, instance_id, form)
+    second = _decide(h, instance_id, form)
+
+    assert first.status_code == 303
+    assert first.headers["Location"] == "/api/dashboard/reviews?notice=decided"
+    assert second.status_code == 303
+    assert second.headers["Location"].endswith("notice=already_sent")
+    h.wait_for(lambda: h.stage(instance_id) == "rejected", what="the rejection")
+    assert _raised(h, instance_id, "RecruiterDecision") == 1
+    body = _page(h, "candidates", instance_id).get_body().decode()
+    assert "reject by <bdi>local recruiter</bdi>" in body
+    assert "<bdi>not &quot;yet&quot; &lt;b&gt;sorry&lt;/b&gt;</bdi>" in body
+
+
+def test_a_refused_action_says_why_and_gives_back_what_was_typed(harness: Harness) -> None:
+    h = harness(decision="advance")
+    h.upload_resume(f"{JOB_ID}/done.pdf")
+    h.http(
+        "submit_candidate",
+        "POST",
+        f"jobs/{JOB_ID}/candidates",
+        body={"name": "Done Already", "resume_blob": f"{JOB_ID}/done.pdf"},
+        route={"job_id": JOB_ID},
+    )
+    instance_id = candidate_instance_id(JOB_ID, f"{JOB_ID}/done.pdf")
+    h.wait_for(lambda: h.stage(instance_id) not in (None, "received", "extracting"), what="a stage")
+
+    response = _decide(h, instance_id, {"decision": "advance", "note": "my careful note", "csrf_token": CSRF})
+
+    body = response.get_body().decode()
+    assert response.status_code in (409, 400)
+    assert "my careful note" in body
+    assert _raised(h, instance_id, "RecruiterDecision") == 0
+
+
+def test_only_the_bundled_assets_are_served(harness: Harness) -> None:
+    h = harness()
+    serve = h.function("dashboard_asset")
+
+    def asset(name: str) -> Any:
+        return serve(req=_request("GET", f"dashboard/assets/{name}", route={"name": name}))
+
+    script, style = asset("app.js"), asset("app.css")
+    assert script.status_code == 200
+    assert script.mimetype == "text/javascript"
+    assert b"DOMParser" in script.get_body()
+    assert style.mimetype == "text/css"
+    for name in ("../function_app.py", "app.js.map", "..%2Fhost.json", ""):
+        assert asset(name).status_code == 404, name
+
+
+# ----------------------------------------------------------------------------------------------------
+# The timeline
+
+
+def test_a_retried_activity_is_one_step_with_each_attempt_and_its_error() -> None:
+    history = [
+        {
+            "EventType": "ExecutionStarted",
+            "EventId": -1,
+            "Timestamp": "t0",
+            "FunctionName": "candidate_pipeline",
+        },
+        {
+            "EventType": "TaskScheduled",
+            "EventId": 0,
+            "Timestamp": "t1",
+            "FunctionName": "extract_resume_text",
+        },
+        {
+            "EventType": "TaskFailed",
+            "EventId": -1,
+            "Timestamp": "t2",
+            "TaskScheduledId": 0,
+            "Reason": "[error:t] 503",
+        },
+        {"EventType": "TimerCreated", "EventId": 1, "Timestamp": "t2", "FireAt": "t3"},
+        {"EventType": "TimerFired", "EventId": -1, "Timestamp": "t3", "TimerId": 1},
+        {
+            "EventType": "TaskScheduled",
+            "EventId": 2,
+            "Timestamp": "t3",
+            "FunctionName": "extract_resume_text",
+        },
+        {
+            "EventType": "TaskCompleted",
+            "EventId": -1,
+            "Timestamp": "t4",
+            "TaskScheduledId": 2,
+            "Result": "{}",
+        },
+        {"EventType": "TimerCreated", "EventId": 3, "Timestamp": "t4", "FireAt": "t9"},
+        {
+            "EventType": "EventRaised",
+            "EventId": -1,
+            "Timestamp": "t5",
+            "Name": "RecruiterDecision",
+            "Input": "{}",
+        },
+        {
+            "EventType": "ExecutionCompleted",
+            "EventId": 4,
+            "Timestamp": "t6",
+            "OrchestrationStatus": "Completed",
+        },
+    ]
+
+    steps = build_timeline(history)
+
+    assert [(s.kind, s.name, s.state) for s in steps] == [
+        ("start", "candidate_pipeline", "completed"),
+        ("activity", "extract_resume_text", "completed"),
+        ("timer", "durable timer", "cancelled"),
+        ("event", "RecruiterDecision", "received"),
+        ("end", "completed", "completed"),
+    ]
+    extract = steps[1]
+    assert [(a.started, a.ended, a.error) for a in extract.attempts] == [
+        ("t1", "t2", "[error:t] 503"),
+        ("t3", "t4", None),
+    ]
+
+
+def test_azures_condensed_history_reads_the_same() -> None:
+    history = [
+        {"EventType": "ExecutionStarted", "Timestamp": "t0", "FunctionName": "candidate_pipeline"},
+        {"EventType": "TaskCompleted", "Timestamp": "t2", "ScheduledTime": "t1", "FunctionName": "load_job"},
+        {
+            "EventType": "TaskFailed",
+            "Timestamp": "t4",
+            "ScheduledTime": "t3",
+            "FunctionName": "screen_candidate",
+            "Reason": "boom",
+        },
+        {
+            "EventType": "ExecutionFailed",
+            "Timestamp": "t5",
+            "OrchestrationStatus": "Failed",
+            "Reason": "boom",
+        },
+    ]
+
+    steps = build_timeline(history)
+
+    assert [(s.name, s.started, s.ended, s.state) for s in steps[1:3]] == [
+        ("load_job", "t1", "t2", "completed"),
+        ("screen_candidate", "t3", "t4", "failed"),
+    ]
+    assert steps[-1].state == "failed"
+    assert steps[-1].detail == "boom"
+
+
+def test_a_real_history_gives_the_pipelines_steps_in_order(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    instance_id = _hostile_candidate(h)
+
+    steps = build_timeline(h.host.history(instance_id))
+
+    names = [step.name for step in steps if step.kind == "activity"]
+    assert names[:3] == ["extract_resume_text", "parse_candidate_profile", "screen_candidate"]
+    assert any(step.kind == "timer" and step.state == "pending" for step in steps), "the review deadline"
