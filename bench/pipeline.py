@@ -16,6 +16,13 @@
    candidate's earlier stages are done (goal: under 150 MB). The candidate is cancelled once the recording
    is fetched: transcribing it is not what this phase measures.
 
+With ``--fault-rate R`` the benchmark runs one phase instead: **faults**, ``--fault-candidates`` candidates at
+once while every emulated service (OpenAI, Document Intelligence, ACS) fails that share of its requests
+transiently (429, 500, 503 and dropped connections in equal parts, seeded by ``--fault-seed``). Figures: how
+many candidates ended ``interviewed``, how many interviews the question flow had to cut short (a
+``CallEnded`` whose reason says ``interview_incomplete``), the faults each service injected, and the share
+of candidates ``shared.retry.candidate_failure_probability`` predicts lost at that rate.
+
 Every candidate uses the strong sample resume under its own blob name and its own phone number (the default
 persona answers well), so each one runs the whole pipeline: extraction, parsing, screening, a booked slot
 (skipped), a call, the recording, transcription, scoring and the report.
@@ -42,6 +49,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from hireflow.client import Candidate, HireflowClient
 from hireflow.stack import SAMPLES_DIR, LocalStack, StackOptions
+from shared.retry import candidate_failure_probability
 
 JOB_ID = "python-backend-engineer"
 RESUME = SAMPLES_DIR / "resumes" / "ada-strong.pdf"
@@ -83,6 +91,22 @@ FIGURE_KEYS = (
     "recording_fetch_peak_mb_above_idle",
 )
 """Every figure of the final JSON line (besides ``sizes`` and the settings the run used)."""
+
+FAULT_FIGURE_KEYS = (
+    "fault_rate",
+    "fault_candidates",
+    "fault_wall_s",
+    "fault_interviewed",
+    "fault_failed_candidates",
+    "fault_incomplete_interviews",
+    "fault_requests_served",
+    "fault_requests_injected",
+    "fault_injected_share",
+    "fault_predicted_loss_share",
+)
+"""Figures of a ``--fault-rate`` run."""
+FAULT_KINDS = ("429", "500", "503", "drop")
+"""Transient faults the fault phase injects, in equal parts (timeouts would only make the run slow)."""
 
 
 @dataclass(frozen=True)
@@ -435,6 +459,73 @@ def run_recording(work_dir: Path, common: dict[str, Any], sizes: Sizes) -> dict[
 # Entry point
 
 
+def fault_spec(rate: float) -> str:
+    """The emulators' ``--faults`` spec failing ``rate`` of every service's requests, kinds in equal parts."""
+    each = rate / len(FAULT_KINDS)
+    kinds = ",".join(f"{kind}={each:.6f}" for kind in FAULT_KINDS)
+    return ";".join(f"{service}:{kinds}" for service in ("openai", "docintel", "acs"))
+
+
+def incomplete_interviews(stack: LocalStack, candidate_ids: Sequence[str]) -> list[str]:
+    """Return the candidates whose call the question flow ended early (``interview_incomplete``)."""
+    cut_short: list[str] = []
+    for candidate_id in candidate_ids:
+        url = (
+            f"{stack.api_url}/runtime/webhooks/durabletask/instances/{candidate_id}.interview"
+            "?showHistory=true&showHistoryOutput=true"
+        )
+        request = urllib.request.Request(url, headers=stack.durable_api_headers())
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status = json.loads(answer.read())
+        for event in status.get("historyEvents") or status.get("history") or []:
+            if event.get("Name") == "CallEnded" and "interview_incomplete" in json.dumps(event):
+                cut_short.append(candidate_id)
+                break
+    return cut_short
+
+
+def run_faults(work_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--fault-rate`` phase: candidates at once while every service fails ``rate`` of its requests."""
+    options = StackOptions(
+        work_dir=work_dir / "faults",
+        skip_timers_quiet_s=args.quiet_s,
+        emulator_args=("--faults", fault_spec(args.fault_rate), "--seed", str(args.fault_seed)),
+        extra_settings={"AZURE_OPENAI_MAX_RETRIES": str(args.openai_max_retries)},
+    )
+    count = args.fault_candidates
+    with LocalStack(options) as stack:
+        stack.seed_jobs()
+        client = HireflowClient(stack.api_url, timeout=60)
+        submitter = Submitter(client, work_dir / "fault-uploads")
+        started = time.monotonic()
+        ids = [submitter.submit() for _ in range(count)]
+        finished_at, final = wait_all(client, ids, deadline_s=300 + 30 * count)
+        wall = max(finished_at.values()) - started
+        failed = not_as_expected(final)
+        if failed:
+            log(f"faults: not as expected: {failed}")
+        cut_short = incomplete_interviews(stack, ids)
+        if cut_short:
+            log(f"faults: interviews cut short: {cut_short}")
+        services = emulator_stats(stack)["services"]
+    served = sum(int(service["served"]) for service in services.values())
+    injected = sum(sum(int(n) for n in service["injected"].values()) for service in services.values())
+    return {
+        "fault_rate": args.fault_rate,
+        "fault_candidates": count,
+        "fault_wall_s": wall,
+        "fault_interviewed": count - len(failed),
+        "fault_failed_candidates": len(failed),
+        "fault_incomplete_interviews": len(cut_short),
+        "fault_requests_served": served,
+        "fault_requests_injected": injected,
+        "fault_injected_share": injected / max(1, served + injected),
+        "fault_predicted_loss_share": candidate_failure_probability(
+            args.fault_rate, openai_max_retries=args.openai_max_retries
+        ),
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the benchmark's argument parser."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -460,12 +551,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet-s", type=float, default=2.0, help="devhost --skip-timers-quiet (phases 1-3)")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep logs and data here")
+    parser.add_argument(
+        "--fault-rate",
+        type=_rate,
+        default=None,
+        help="run only the fault phase: every emulated service fails this share of its requests (e.g. 0.2)",
+    )
+    parser.add_argument("--fault-candidates", type=int, default=20, help="candidates of the fault phase")
+    parser.add_argument("--fault-seed", type=int, default=1, help="seed of the injected faults")
     return parser
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from error
+    if not 0.0 <= rate < 1.0:
+        raise argparse.ArgumentTypeError(f"{rate} is not a share in [0, 1)")
+    return rate
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every phase and print the figures, then one JSON line."""
     args = build_parser().parse_args(argv)
+    if args.fault_rate is not None:
+        return main_faults(args)
     sizes = SIZES[args.sizes]
     sizes = Sizes(
         candidates=args.candidates or sizes.candidates,
@@ -523,6 +634,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(figures)
     print(json.dumps({key: _rounded(value) for key, value in figures.items()}))
     return 0
+
+
+def main_faults(args: argparse.Namespace) -> int:
+    """Run the fault phase alone and print its figures, then one JSON line; exit 1 if a candidate was lost."""
+    with tempfile.TemporaryDirectory(prefix="hireflow-bench-faults-") as temporary:
+        work_dir = args.work_dir or Path(temporary)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        log(f"faults: {args.fault_candidates} candidates at once, {args.fault_rate:.0%} of requests failing")
+        figures = run_faults(work_dir, args)
+    figures["settings"] = {
+        "skip_timers_quiet_s": args.quiet_s,
+        "openai_max_retries": args.openai_max_retries,
+        "fault_seed": args.fault_seed,
+        "fault_kinds": list(FAULT_KINDS),
+    }
+    for key in FAULT_FIGURE_KEYS:
+        value = figures[key]
+        print(f"{key:<40} {value:.6g}" if isinstance(value, float) else f"{key:<40} {value}")
+    print(json.dumps({key: _rounded(value) for key, value in figures.items()}))
+    lost = figures["fault_failed_candidates"] + figures["fault_incomplete_interviews"]
+    return 1 if lost else 0
 
 
 def _rounded(value: Any) -> Any:
