@@ -165,19 +165,19 @@ def clock_panel(context: PageContext) -> Html:
     clock = context.clock
     if clock is None:
         return Html("")
-    next_due = clock.get("next_due") or clock.get("next_timer") or clock.get("nextDue")
-    if isinstance(next_due, dict):
-        next_due = next_due.get("fire_at") or next_due.get("fireAt") or next_due.get("at")
+    next_timer = clock.get("nextTimer")
+    next_due = next_timer.get("fireAt") if isinstance(next_timer, dict) else None
     return render(
         '<section class="clock" aria-labelledby="clock-title" data-live id="clock">'
         '<h2 id="clock-title">Local clock</h2>'
-        "<p>Mode <strong>{mode}</strong>, now {now}; next timer {next_due}.</p>"
+        "<p>Mode <strong>{mode}</strong>, now {now}; {pending} timer(s) pending, next {next_due}.</p>"
         '<form method="post" action="{action}" class="inline" data-once>{csrf}'
         '<button type="submit" name="to" value="next">Advance to next timer</button> '
         '<button type="submit" name="by" value="1d">Advance 1 day</button></form>'
         "</section>",
         mode=clock.get("mode") or "?",
         now=_when(clock.get("now")),
+        pending=clock.get("pendingTimers", "?"),
         next_due=_when(next_due) if next_due else "none due",
         action=url("actions", "clock"),
         csrf=csrf_field(context),
