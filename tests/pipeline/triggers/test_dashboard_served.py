@@ -1,0 +1,133 @@
+"""The dashboard over real HTTP on devhost's server: sign-in through the link, and the local clock panel.
+
+The clock panel reads and moves devhost's ``/admin/clock`` from the app's own origin, so it needs the real
+server (the trigger harness serves only the durable routes). Keys are not required here: with keys, the
+admin API wants the master key, which the app does not hold (see docs/DASHBOARD.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from devhost.clock import Clock
+from devhost.engine import Engine
+from devhost.functions import index_app
+from devhost.server import HostOptions, RunningHost, serve
+from tests.pipeline.triggers.conftest import CALLBACK_SECRET, TriggerHarness
+from triggers.dashboard_auth import mint_sign_in_ticket
+
+pytestmark = pytest.mark.azurite
+
+Harness = Callable[..., TriggerHarness]
+
+
+class ServedDashboard:
+    """devhost serving the app unkeyed on a free port, with one browser-like cookie jar."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from function_app import app
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.engine = Engine(index_app(app), data_dir, clock=Clock.skipping(), durable=False)
+        options = HostOptions(data_dir=data_dir, port=0, timer_triggers=False, blob_poll_interval=3600)
+        self.host: RunningHost = self.run(serve(self.engine.index, self.engine, options))
+        self.session: aiohttp.ClientSession = self.run(self._session())
+
+    async def _session(self) -> aiohttp.ClientSession:
+        # unsafe=True: aiohttp otherwise drops cookies set by an IP address host such as 127.0.0.1.
+        return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    def run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, str, dict[str, str]]:
+        async def send() -> tuple[int, str, dict[str, str]]:
+            async with self.session.request(
+                method, f"{self.host.base_url}{path}", allow_redirects=False, **kwargs
+            ) as response:
+                return response.status, await response.text(), dict(response.headers)
+
+        result: tuple[int, str, dict[str, str]] = self.run(send())
+        return result
+
+    def close(self) -> None:
+        self.run(self.session.close())
+        self.run(self.host.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def served(harness: Harness, tmp_path: Path) -> Iterator[ServedDashboard]:
+    harness()  # the settings, containers and seeded job of the trigger tests
+    dashboard = ServedDashboard(tmp_path / "devhost")
+    yield dashboard
+    dashboard.close()
+
+
+def _clock_now(served: ServedDashboard) -> datetime:
+    status, body, _ = served.request("GET", "/admin/clock")
+    assert status == 200, body
+    found = re.search(r'"now": "([^"]+)"', body)
+    assert found, body
+    return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+
+
+def test_the_sign_in_link_opens_the_dashboard_in_a_browser_session(served: ServedDashboard) -> None:
+    status, _, headers = served.request(
+        "GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}"
+    )
+    assert status == 303
+    assert headers["Location"] == "/api/dashboard?notice=signed_in"
+
+    status, body, headers = served.request("GET", headers["Location"])
+
+    assert status == 200, body
+    assert "Signed in." in body
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_clock_panel_moves_the_hosts_clock_by_a_day(served: ServedDashboard) -> None:
+    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}")
+    status, page, _ = served.request("GET", "/api/dashboard/reviews")
+    assert status == 200, page
+    assert "Local clock" in page
+    assert "Mode <strong>skip</strong>" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    before = _clock_now(served)
+
+    status, body, headers = served.request(
+        "POST",
+        "/api/dashboard/actions/clock",
+        data={"by": "1d", "csrf_token": token.group(1), "back": "/api/dashboard/reviews"},
+        headers={"Origin": served.host.base_url},
+    )
+
+    assert status == 303, body
+    assert headers["Location"] == "/api/dashboard/reviews?notice=clock"
+    assert _clock_now(served) - before >= timedelta(days=1)
+
+
+def test_the_clock_cannot_be_moved_without_the_forms_token(served: ServedDashboard) -> None:
+    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}")
+    served.request("GET", "/api/dashboard/reviews")
+    before = _clock_now(served)
+
+    status, _, _ = served.request("POST", "/api/dashboard/actions/clock", data={"by": "1d"})
+
+    assert status == 403
+    assert _clock_now(served) - before < timedelta(hours=1)
