@@ -17,7 +17,7 @@ resource communication 'Microsoft.Communication/communicationServices@2023-04-01
 }
 
 // Microsoft.Storage.BlobCreated under resumes/ -> the resume_uploaded blob trigger (Event Grid source).
-resource storageTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+resource storageTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: storageTopicName
   location: location
   tags: tags
@@ -28,7 +28,7 @@ resource storageTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
 }
 
 // Microsoft.Communication.RecordingFileStatusUpdated -> the recording_file_status_updated Event Grid trigger.
-resource communicationTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+resource communicationTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: communicationTopicName
   location: 'global'
   tags: tags

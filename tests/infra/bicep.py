@@ -41,8 +41,10 @@ def app_settings() -> set[str]:
     assert module["detail"]["path"] == "modules/function-app.bicep"
     names = object_keys(module["config"]["params"]["appSettings"])
     function_app = parse("modules/function-app.bicep")
-    site_settings = function_app["resources"]["site"]["config"]["properties"]["siteConfig"]["appSettings"]
-    union = site_settings["loop_type"]["detail"]["array_name"]["function"]["parameters"]["arg_1"]["function"]
+    settings = function_app["resources"]["settings"]["config"]
+    assert settings["parent"] == "site"
+    assert settings["name"] == "appsettings"
+    union = settings["properties"]["function"]
     assert union["type"] == "union"
     merged = list(union["parameters"].values())
     assert merged[0] == "appSettings", "the module's appSettings parameter must be part of the merge"
