@@ -196,17 +196,20 @@ def print_load_failure(error: AppLoadError, app_path: Path) -> None:
         print(f"devhost: {error}", file=sys.stderr)
         return
     for refusal in refusals:
-        print(
-            f"devhost: Worker failed to index function {refusal.function_name}: "
-            f"{refusal.error_type}: {refusal.message}",
-            file=sys.stderr,
-        )
-    print(
-        f"devhost: {app_path} does not index with the Azure Functions Python worker's rules; on Azure no "
-        f"function of this app would start (No job functions found). Refused: "
-        f"{', '.join(refusal.function_name for refusal in refusals)}",
-        file=sys.stderr,
-    )
+        if refusal.raised_by == "host":
+            print(f"devhost: {refusal.message}", file=sys.stderr)
+        else:
+            print(
+                f"devhost: Worker failed to index function {refusal.function_name}: "
+                f"{refusal.error_type}: {refusal.message}",
+                file=sys.stderr,
+            )
+    refused = ", ".join(refusal.function_name for refusal in refusals)
+    if any(refusal.raised_by == "worker" for refusal in refusals):
+        consequence = "on Azure no function of this app would start (No job functions found)"
+    else:
+        consequence = "on Azure these functions would be in error and never run"
+    print(f"devhost: {app_path} is refused: {consequence}. Refused: {refused}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

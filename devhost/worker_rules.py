@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import re
 import time
 import typing
 from collections.abc import Callable, Iterable
@@ -44,6 +45,11 @@ DATA_TYPE_UNDEFINED = 0
 GENERIC_BINDING = "generic"
 DURABLE_CLIENT = "durableClient"
 RETRY_SETTING = "retry_policy"
+HTTP_TRIGGER = "httpTrigger"
+HOST_ERROR_TYPE = "InvalidOperationException"  # what the host throws for a function it puts in error
+# The host keeps /admin/... for itself: any route whose text begins with "admin" is refused.
+RESERVED_ROUTE_PREFIX = "admin"
+_FUNCTION_NAME = re.compile(r"[a-z][a-z0-9_\-]{0,127}", re.IGNORECASE)
 RETRY_TIME_FORMAT = "%H:%M:%S"
 
 # ``typing``'s private alias classes: ``List[int]``/``Out[str]`` and the bare ``List``. Only these count as
@@ -70,11 +76,16 @@ class WorkerIndexingError(ValueError):
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why the worker refuses one function: the exception type it raises and its message."""
+    """Why one function is refused: the exception type raised, its message, and who raises it on Azure.
+
+    ``raised_by`` is ``"worker"`` (the Python worker's indexing: the whole app fails) or ``"host"`` (the
+    Functions host's own checks: the function is put "in error" and does not run).
+    """
 
     function_name: str
     error_type: str
     message: str
+    raised_by: str = "worker"
 
     def __str__(self) -> str:
         return f"{self.function_name}: {self.error_type}: {self.message}"
@@ -88,7 +99,12 @@ class FunctionLoadError(RuntimeError):
 
 
 def check_functions(functions: Iterable[func.Function]) -> None:
-    """Apply the worker's rules to every function; raise ``WorkerIndexingError`` listing each refusal."""
+    """Apply the worker's and the host's rules to every function; raise ``WorkerIndexingError`` if any fails.
+
+    The worker's refusals come first (on Azure they stop the app before the host sees any function), then
+    the host's own checks of names and HTTP routes.
+    """
+    functions = list(functions)
     refusals: list[Refusal] = []
     for function in functions:
         name = str(function.get_function_name())
@@ -96,8 +112,63 @@ def check_functions(functions: Iterable[func.Function]) -> None:
             check_function(function)
         except Exception as error:  # the worker fails indexing on any exception, whatever its type
             refusals.append(Refusal(name, type(error).__name__, str(error)))
+    if not refusals:
+        refusals = host_refusals(functions)
     if refusals:
         raise WorkerIndexingError(refusals)
+
+
+def host_refusals(functions: Iterable[func.Function]) -> list[Refusal]:
+    """Return what the Functions host refuses once the worker indexed the app, in its words.
+
+    The host checks each function's name and, for HTTP triggers, the route: nothing under its own ``admin``
+    space, no route shared with another function for an overlapping method, and a template its router can
+    parse. On Azure the function is then "in error" and never runs while the others do; devhost refuses
+    the app instead, so the mistake is seen before deploying.
+    """
+    # http_triggers builds on devhost.functions, which imports this module: import the router lazily.
+    from devhost.http_triggers import RouteTemplate, RouteTemplateError
+
+    refusals: list[Refusal] = []
+    routes: dict[str, tuple[str, frozenset[str]]] = {}
+    for function in functions:
+        name = str(function.get_function_name())
+
+        def refuse(message: str, function_name: str = name) -> None:
+            refusals.append(
+                Refusal(
+                    function_name,
+                    HOST_ERROR_TYPE,
+                    f"The '{function_name}' function is in error: {message}",
+                    raised_by="host",
+                )
+            )
+
+        if _FUNCTION_NAME.fullmatch(name) is None:
+            refuse(f"'{name}' is not a valid function name.")
+            continue
+        trigger = function.get_trigger()
+        if trigger is None or str(trigger.get_binding_name()) != HTTP_TRIGGER:
+            continue
+        trigger_json = trigger.get_dict_repr()
+        route = str(trigger_json.get("route") or name)
+        normalized = route.strip("/").lower()
+        if normalized.startswith(RESERVED_ROUTE_PREFIX):
+            refuse("The specified route conflicts with one or more built in routes.")
+            continue
+        try:
+            RouteTemplate(route)
+        except RouteTemplateError as error:
+            refuse(f"The route template '{route}' is invalid: {error}")
+            continue
+        methods = frozenset(str(method).upper() for method in trigger_json.get("methods") or ())
+        for other_name, (other_route, other_methods) in routes.items():
+            if other_route == normalized and (not methods or not other_methods or methods & other_methods):
+                refuse(f"The route specified conflicts with the route defined by function '{other_name}'.")
+                break
+        else:
+            routes[name] = (normalized, methods)
+    return refusals
 
 
 def check_function(function: func.Function) -> None:

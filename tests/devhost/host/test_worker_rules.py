@@ -83,6 +83,40 @@ WORKER_REFUSALS = {
         "ValueError",
         "time data '10 seconds' does not match format '%H:%M:%S'",
     ),
+    "bad_return_direction": (
+        "read",
+        "FunctionLoadError",
+        'cannot load the read function: "$return" binding must have direction set to "out"',
+    ),
+}
+
+# app folder -> (function, the Functions host's message); the real worker indexes these apps, the host then
+# puts the function in error (azure-functions-host: ValidateHttpFunction, HttpRoutesConflict, name rules).
+HOST_REFUSALS = {
+    "bad_admin_route": (
+        "health",
+        "The 'health' function is in error: The specified route conflicts with one or more built in routes.",
+    ),
+    "bad_route_conflict": (
+        "create_item",
+        "The 'create_item' function is in error: The route specified conflicts with the route defined by "
+        "function 'list_items'.",
+    ),
+    "bad_function_name": (
+        "reports.nightly",
+        "The 'reports.nightly' function is in error: 'reports.nightly' is not a valid function name.",
+    ),
+}
+
+# app folder -> the error azure.functions' decorators raise while the app is imported (on Azure as here)
+IMPORT_REFUSALS = {
+    "bad_http_method": (
+        "Can not parse '['FETCH']' to Optional[Iterable[HttpMethod]]. Please ensure param all list elements "
+        "exist in ['GET', 'POST', 'DELETE', 'HEAD', 'PATCH', 'PUT', 'OPTIONS']"
+    ),
+    "bad_auth_level": (
+        "Can not parse str 'everyone' to AuthLevel. Allowed values are ['FUNCTION', 'ANONYMOUS', 'ADMIN']"
+    ),
 }
 
 # app folder -> the ValueError get_functions() / the worker's loader raises for the whole app
@@ -135,8 +169,50 @@ def test_app_the_workers_loader_refuses_as_a_whole_is_refused(app_name: str) -> 
     assert raised.value.worker_refusals == []
 
 
+@pytest.mark.parametrize("app_name", sorted(HOST_REFUSALS))
+def test_app_the_host_would_put_in_error_is_refused_with_the_hosts_words(app_name: str) -> None:
+    with pytest.raises(AppLoadError) as raised:
+        load_app(APPS / app_name / "function_app.py")
+
+    function, message = HOST_REFUSALS[app_name]
+    assert [(r.function_name, r.raised_by, r.message) for r in raised.value.worker_refusals] == [
+        (function, "host", message)
+    ]
+
+
+@pytest.mark.parametrize("app_name", sorted(IMPORT_REFUSALS))
+def test_app_whose_decorators_refuse_a_value_fails_while_importing(app_name: str) -> None:
+    with pytest.raises(AppLoadError) as raised:
+        load_app(APPS / app_name / "function_app.py")
+
+    assert isinstance(raised.value.__cause__, KeyError)
+    assert raised.value.__cause__.args[0] == IMPORT_REFUSALS[app_name]
+
+
+def test_one_route_with_disjoint_methods_on_two_functions_is_allowed() -> None:
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.route(route="items", methods=["GET"])
+    def read_items(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse("[]")
+
+    @app.route(route="items", methods=["DELETE"])
+    def delete_items(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse(status_code=204)
+
+    @app.route(route="administrators-guide")  # the host refuses any route beginning "admin"
+    def guide(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse("guide")
+
+    with pytest.raises(WorkerIndexingError) as raised:
+        index_app(app)
+
+    assert [refusal.function_name for refusal in raised.value.refusals] == ["guide"]
+
+
 @pytest.mark.parametrize(
-    "app_name", ["host_http", "host_events", "host_blobs", "host_queues", "host_timers", "host_crash"]
+    "app_name",
+    ["host_http", "host_events", "host_blobs", "host_queues", "host_timers", "host_crash", "host_hostile"],
 )
 def test_host_test_apps_index_as_the_worker_indexes_them(app_name: str) -> None:
     index = load_app(APPS / app_name / "function_app.py")
@@ -214,3 +290,29 @@ def test_start_refuses_an_app_the_worker_refuses_and_exits_non_zero(tmp_path: Pa
     function, error_type, message = WORKER_REFUSALS["bad_generic_alias"]
     assert f"Worker failed to index function {function}: {error_type}: {message}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_start_names_a_function_the_host_would_put_in_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app",
+            str(APPS / "bad_admin_route" / "function_app.py"),
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert f"devhost: {HOST_REFUSALS['bad_admin_route'][1]}" in result.stderr
+    assert "would be in error and never run" in result.stderr
