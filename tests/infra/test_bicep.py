@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -255,10 +256,10 @@ def test_event_grid_topics_and_post_deploy_subscriptions_match_the_app() -> None
 
 
 def test_post_deploy_shell_hook_is_valid_posix_sh_that_stops_on_errors() -> None:
-    import subprocess
-
     script = INFRA / "hooks" / "postdeploy.sh"
-    checked = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, check=False, timeout=30)
+    checked = subprocess.run(
+        ["sh", "-n", str(script)], capture_output=True, text=True, check=False, timeout=30
+    )
     assert checked.returncode == 0, checked.stderr
     assert "\nset -eu\n" in script.read_text()
     assert "$ErrorActionPreference = 'Stop'" in (INFRA / "hooks" / "postdeploy.ps1").read_text()
