@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from re import _parser as regex_parser  # type: ignore[attr-defined]
 from typing import Any
 
-from emulators.brain.schema import JsonSchema, resolve, schema_types
+from emulators.brain.schema import JsonSchema, SchemaError, resolve, schema_types, validate
 from emulators.brain.vocabulary import canonical_skill, skills_in_prose
 
 _MAX_DEPTH = 8
@@ -550,6 +550,16 @@ def _format_date(iso: str, fmt: Any) -> str:
     return iso.split("T", 1)[0]
 
 
+_CATEGORY_CLASSES = {
+    "CATEGORY_DIGIT": r"\d",
+    "CATEGORY_NOT_DIGIT": r"\D",
+    "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_WORD": r"\w",
+    "CATEGORY_NOT_WORD": r"\W",
+}
+
+
 def _sample_for_pattern(pattern: str) -> str | None:
     """Build a short string matching `pattern` (common regex constructs; None when it cannot)."""
 
@@ -561,6 +571,8 @@ def _sample_for_pattern(pattern: str) -> str | None:
                 out.append(chr(arg))
             elif name == "ANY":
                 out.append("x")
+            elif name == "NOT_LITERAL":
+                out.append("x" if arg != ord("x") else "y")
             elif name == "IN":
                 out.append(pick(arg))
             elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
@@ -577,11 +589,11 @@ def _sample_for_pattern(pattern: str) -> str | None:
         return "".join(out)
 
     def pick(options: Any) -> str:
+        if options and str(options[0][0]) == "NEGATE":
+            # A negated class: the first plain character the class does not exclude.
+            return next(ch for ch in "xa0_- " if not accepts(options[1:], ch))
         for op, arg in options:
             name = str(op)
-            if name == "NEGATE":
-                # A negated class: any ordinary letter usually fits; the caller checks the sample.
-                return "x"
             if name == "LITERAL":
                 return chr(arg)
             if name == "RANGE":
@@ -590,9 +602,18 @@ def _sample_for_pattern(pattern: str) -> str | None:
                 return {"CATEGORY_DIGIT": "0", "CATEGORY_SPACE": " "}.get(str(arg), "a")
         return "a"
 
+    def accepts(options: Any, ch: str) -> bool:
+        for op, arg in options:
+            name = str(op)
+            if (name == "LITERAL" and ch == chr(arg)) or (name == "RANGE" and arg[0] <= ord(ch) <= arg[1]):
+                return True
+            if name == "CATEGORY" and re.fullmatch(_CATEGORY_CLASSES.get(str(arg), "(?!)"), ch):
+                return True
+        return False
+
     try:
         sample = build(regex_parser.parse(pattern))
-    except (ValueError, re.error, TypeError, IndexError):
+    except (ValueError, re.error, TypeError, IndexError, StopIteration):
         return None
     return sample if re.search(pattern, sample) else None
 
@@ -621,7 +642,6 @@ def _fit_number(value: float, schema: JsonSchema, integer: bool) -> int | float:
     low, high = schema.get("minimum"), schema.get("maximum")
     ex_low, ex_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
     step = schema.get("multipleOf")
-    unit = float(step) if isinstance(step, int | float) and step > 0 else (1.0 if integer else None)
 
     def inside(x: float) -> bool:
         return (
@@ -631,33 +651,53 @@ def _fit_number(value: float, schema: JsonSchema, integer: bool) -> int | float:
             and (ex_high is None or x < ex_high)
         )
 
-    if low is not None and value < low:
-        value = float(low)
-    if high is not None and value > high:
-        value = float(high)
-    if ex_low is not None and value <= ex_low:
-        value = float(ex_low) + (unit or 1.0)
-        if ex_high is not None and value >= ex_high:
-            value = (float(ex_low) + float(ex_high)) / 2
-    if ex_high is not None and value >= ex_high:
-        value = float(ex_high) - (unit or 1.0)
-        if ex_low is not None and value <= ex_low:
-            value = (float(ex_low) + float(ex_high)) / 2
-    if unit is None:
-        return value
+    def on_grid(x: float) -> bool:
+        if not isinstance(step, int | float) or step <= 0:
+            return True
+        # JSON Schema validators test multipleOf by float division (or modulo for an integer step).
+        return x % step == 0 if isinstance(step, int) else float(x / step).is_integer()
+
+    grid = (
+        Decimal(str(step)) if isinstance(step, int | float) and step > 0 else Decimal(1) if integer else None
+    )
+    if grid is None:
+        clamped = value
+        if low is not None:
+            clamped = max(clamped, float(low))
+        if high is not None:
+            clamped = min(clamped, float(high))
+        if inside(clamped):
+            return clamped
+        floor = ex_low if ex_low is not None else low
+        ceiling = ex_high if ex_high is not None else high
+        # Just past an exclusive bound by one, or halfway when the bounds are closer than that.
+        options = [float(floor) + 1] if floor is not None else []
+        options += [float(ceiling) - 1] if ceiling is not None else []
+        if floor is not None and ceiling is not None:
+            options.append((float(floor) + float(ceiling)) / 2)
+        fitting = [x for x in options if inside(x)]
+        return min(fitting, key=lambda x: abs(x - value)) if fitting else clamped
     try:
-        grid = Decimal(str(unit))
-        base = int((Decimal(str(value)) / grid).to_integral_value(rounding=ROUND_HALF_UP))
+        nearest = int((Decimal(str(value)) / grid).to_integral_value(rounding=ROUND_HALF_UP))
     except InvalidOperation:
         return value
-    for offset in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5):
-        candidate_decimal = Decimal(base + offset) * grid
-        candidate = int(candidate_decimal) if integer else float(candidate_decimal)
-        if integer and candidate != candidate_decimal:
-            continue
-        # JSON Schema validators check multipleOf by float division: stay on values that pass it.
-        if inside(candidate) and (isinstance(step, int) or float(candidate / unit).is_integer()):
-            return candidate
+    bounds = [b for b in (low, ex_low) if b is not None], [b for b in (high, ex_high) if b is not None]
+    if bounds[0]:
+        nearest = max(
+            nearest, int((Decimal(str(max(bounds[0]))) / grid).to_integral_value(rounding="ROUND_FLOOR"))
+        )
+    if bounds[1]:
+        nearest = min(
+            nearest, int((Decimal(str(min(bounds[1]))) / grid).to_integral_value(rounding="ROUND_CEILING"))
+        )
+    for distance in range(64):
+        for k in (nearest + distance, nearest - distance) if distance else (nearest,):
+            exact = Decimal(k) * grid
+            if integer and exact != exact.to_integral_value():
+                continue
+            candidate: int | float = int(exact) if integer else float(exact)
+            if inside(candidate) and on_grid(candidate):
+                return candidate
     return int(value) if integer else value
 
 
@@ -704,6 +744,8 @@ class SchemaFiller:
         first: _Found | None = None
         for branch in concrete:
             found = self._value(branch, path, ctx, depth + 1)
+            if validate(found.value, branch, self.root):
+                continue  # what the text gave does not fit this branch: try the next one
             if found.found:
                 return found
             first = first or found
@@ -820,13 +862,19 @@ class SchemaFiller:
 
     def _shape_text(self, value: str, schema: JsonSchema, kind: str) -> Any:
         types = [t for t in schema_types(schema) if t != "null"]
+        if (
+            "const" in schema
+            or schema_types(schema) == ["null"]
+            or (types and types[0] not in ("string", "integer", "number"))
+        ):
+            return None  # list items that are not text or numbers are not read from a list of words
         if types and types[0] in ("integer", "number"):
             number = _parse_number(value)
             return None if number is None else _fit_number(number, schema, types[0] == "integer")
         if schema.get("enum"):
             return next((o for o in schema["enum"] if str(o).lower() == value.lower()), None)
         if kind == "date":
-            return _format_date(value, schema.get("format"))
+            value = _format_date(value, schema.get("format"))
         shaped = _fit_string(value, schema, "")
         return shaped if self._string_ok(shaped, schema) else None
 
@@ -986,17 +1034,12 @@ class SchemaFiller:
         return None
 
     def _string_ok(self, value: str, schema: JsonSchema) -> bool:
-        pattern = schema.get("pattern")
-        if isinstance(pattern, str):
-            try:
-                if not re.search(pattern, value):
-                    return False
-            except re.error:
-                return False
-        if len(value) < int(schema.get("minLength", 0)):
+        """Tell whether `value` meets the string rules (length, pattern, format) of `schema`."""
+        rules = {key: schema[key] for key in ("minLength", "maxLength", "pattern", "format") if key in schema}
+        try:
+            return not validate(value, {"type": "string", **rules})
+        except SchemaError:
             return False
-        max_length = schema.get("maxLength")
-        return not (isinstance(max_length, int) and len(value) > max_length)
 
     def _plain_string(self, schema: JsonSchema, kind: str, path: tuple[str, ...], fmt: Any) -> str:
         """Return a valid string for a field the text says nothing about (empty, or what its format needs)."""
@@ -1015,6 +1058,14 @@ class SchemaFiller:
             return "https://example.invalid/"
         if fmt == "email":
             return "unknown@example.invalid"
+        if fmt == "hostname":
+            return "example.invalid"
+        if fmt == "ipv4":
+            return "192.0.2.1"  # the documentation range: never a real host
+        if fmt == "ipv6":
+            return "2001:db8::1"
+        if fmt == "duration":
+            return "P0D"
         # Nothing to say but a minimum length to reach: the request's own words, never a placeholder.
         return _fit_string("", schema, " ".join(self.context.text.text.split()) or "n/a")
 

@@ -420,6 +420,18 @@ def test_list_rows_become_nested_objects() -> None:
         {"type": "array", "items": {"type": "string", "format": "email"}, "minItems": 2, "maxItems": 2},
         {"type": "string", "pattern": "^[a-f0-9]{8}$"},
         {"type": "string", "minLength": 40, "maxLength": 41},
+        {"type": "string", "pattern": "^[^@]+@x\\.com$"},
+        {"type": "string", "format": "ipv4"},
+        {
+            "type": "object",
+            "properties": {"notes": {"anyOf": [{"pattern": "^(foo|bar)$"}, {"type": "null"}]}},
+        },
+        {
+            "type": "object",
+            "properties": {"emails": {"type": "array", "items": {"type": "null"}, "minItems": 1}},
+        },
+        {"type": "object", "properties": {"dates": {"type": "array", "items": {"type": "boolean"}}}},
+        {"type": "integer", "minimum": 5, "multipleOf": 3, "maximum": 7},
     ],
 )
 def test_every_answer_validates_whatever_the_schema(schema: dict[str, Any]) -> None:
