@@ -54,8 +54,9 @@ def test_replay_reproduces_the_recorded_result(name: str) -> None:
     assert result.actions == expected["actions"]
     if expected["schedule_order_comparable"]:
         assert result.scheduled_functions() == history_scheduled_functions(record["history"])
-    # What the host's determinism check compares: every activity and sub-orchestration the history scheduled,
-    # by name and input, is asked for again by the replay, in the same order (the host's retries aside).
+    # Every activity and sub-orchestration the history scheduled is asked for again, in the same order (the
+    # host's retries aside), with the same input: stricter than the hosts' determinism check, which compares
+    # action kinds and names only, because a changed input reaches a running instance's activities too.
     assert result.scheduled_calls() == history_scheduled_calls(record["history"])
 
 
