@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from devhost.server import (
 )
 
 DEFAULT_PORT = 7071
+BODY_SIZE_LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"  # the host's app setting, in bytes
 EXIT_LOAD_FAILED = 1
 EXIT_BAD_USAGE = 2
 
@@ -96,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--max-body-mb",
         type=float,
-        default=DEFAULT_MAX_BODY_BYTES / (1024 * 1024),
-        help="largest request body accepted, in MB (default 100, like Azure)",
+        default=None,
+        help="largest request body accepted, in MB (default: the app setting "
+        f"{BODY_SIZE_LIMIT_SETTING} in bytes, as on Azure, else 100 MB, the host's default)",
     )
     start.add_argument(
         "--blob-poll-interval",
@@ -167,6 +170,22 @@ def describe_functions(index: FunctionIndex, running: RunningHost) -> list[str]:
     return lines
 
 
+def body_size_limit(max_body_mb: float | None) -> int:
+    """Return the largest request body in bytes: the option, else the host's app setting, else 100 MB.
+
+    Read after the app's local settings are loaded, so ``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`` in
+    ``local.settings.json`` counts as it does for the host.
+    """
+    if max_body_mb is not None:
+        return int(max_body_mb * 1024 * 1024)
+    configured = os.environ.get(BODY_SIZE_LIMIT_SETTING, "").strip()
+    if not configured:
+        return DEFAULT_MAX_BODY_BYTES
+    if not configured.isdigit() or int(configured) <= 0:
+        raise ValueError(f"{BODY_SIZE_LIMIT_SETTING} must be a positive number of bytes, not {configured!r}")
+    return int(configured)
+
+
 def describe_keys(keys: HostKeys) -> list[str]:
     """Say that keys are required and where they are kept, never a key itself.
 
@@ -220,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--time-scale must be a positive factor")
     if args.skip_timers_quiet < 0:
         parser.error("--skip-timers-quiet must not be negative")
-    if args.max_body_mb <= 0:
+    if args.max_body_mb is not None and args.max_body_mb <= 0:
         parser.error("--max-body-mb must be positive")
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -236,6 +255,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AppLoadError as error:
         print_load_failure(error, app_path)
         return EXIT_LOAD_FAILED
+    try:
+        max_body_bytes = body_size_limit(args.max_body_mb)
+    except ValueError as error:
+        print(f"devhost: {error}", file=sys.stderr)
+        return EXIT_BAD_USAGE
     data_dir: Path = args.data_dir or app_path.resolve().parent / ".devhost"
     data_dir.mkdir(parents=True, exist_ok=True)
     if args.skip_timers:
@@ -256,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cors_origins=tuple(origin.strip() for origin in cors.split(",") if origin.strip()),
         cors_credentials=args.cors_credentials or bool(host_section.get("CORSCredentials")),
         require_keys=args.require_keys,
-        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        max_body_bytes=max_body_bytes,
         blob_poll_interval=args.blob_poll_interval,
         queue_poll_interval=args.queue_poll_interval,
         timer_triggers=not args.no_timer_triggers,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devhost.cli import build_parser
+from devhost.cli import BODY_SIZE_LIMIT_SETTING, body_size_limit, build_parser
 from devhost.http_triggers import JsonBodyError, parse_json_body
 from devhost.server import DEFAULT_MAX_BODY_BYTES
 from tests.devhost.host.support import InProcessHost, call, in_process_host
@@ -143,11 +143,24 @@ def test_a_body_at_the_limit_is_read() -> None:
     assert parse_json_body(body) == []
 
 
-def test_the_default_body_limit_is_the_functions_hosts_100_mb() -> None:
+def test_the_default_body_limit_is_the_functions_hosts_100_mb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(BODY_SIZE_LIMIT_SETTING, raising=False)
     args = build_parser().parse_args(["start", "--app", "function_app.py"])
 
     assert DEFAULT_MAX_BODY_BYTES == 100 * 1024 * 1024
-    assert int(args.max_body_mb * 1024 * 1024) == DEFAULT_MAX_BODY_BYTES
+    assert body_size_limit(args.max_body_mb) == DEFAULT_MAX_BODY_BYTES
+
+
+def test_the_body_limit_follows_the_hosts_app_setting_unless_the_option_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(BODY_SIZE_LIMIT_SETTING, "4096")
+
+    assert body_size_limit(None) == 4096
+    assert body_size_limit(2.0) == 2 * 1024 * 1024
+    monkeypatch.setenv(BODY_SIZE_LIMIT_SETTING, "4 MB")
+    with pytest.raises(ValueError, match=BODY_SIZE_LIMIT_SETTING):
+        body_size_limit(None)
 
 
 @pytest.mark.parametrize(
