@@ -107,3 +107,10 @@ def test_the_configured_immutable_id_is_the_audience(
         _point_app_at(acs, monkeypatch, ACS_IMMUTABLE_RESOURCE_ID=resource_id)
         assert callback_validator().validate(token)["aud"] == resource_id
         assert acs.emulator.app_settings()["ACS_IMMUTABLE_RESOURCE_ID"] == resource_id
+
+
+def test_the_local_profile_expects_the_emulators_default_audience() -> None:
+    # The app cannot import the emulators at run time; the two constants must agree instead.
+    from shared.settings import EMULATED_ACS_IMMUTABLE_RESOURCE_ID
+
+    assert EMULATED_ACS_IMMUTABLE_RESOURCE_ID == DEFAULT_IMMUTABLE_RESOURCE_ID
