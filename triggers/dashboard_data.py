@@ -193,11 +193,13 @@ class TimelineStep:
     started: str | None
     ended: str | None = None
     state: str = "running"
-    """``completed``, ``failed``, ``running``, ``fired``, ``pending``, ``received``, ``cancelled``."""
+    """One of completed, failed, running, fired, pending, unneeded (timers), received (events), cancelled."""
     detail: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     result: Any = None
     instance_id: str | None = None
+    fire_at: str | None = None
+    """When a timer was set to fire."""
 
 
 _EVENT_TYPES = (
@@ -304,7 +306,7 @@ def build_timeline(history: list[dict[str, Any]]) -> list[TimelineStep]:
             step = TimelineStep(
                 "timer", "retry delay" if retrying else "durable timer", stamp, state="pending"
             )
-            step.detail = f"until {event.get('FireAt')}"
+            step.fire_at = event.get("FireAt")
             timers[event.get("EventId")] = step
             if not retrying:
                 steps.append(step)
@@ -328,7 +330,8 @@ def build_timeline(history: list[dict[str, Any]]) -> list[TimelineStep]:
     finished = any(step.kind == "end" for step in steps)
     for step in steps:
         if finished and step.kind == "timer" and step.state == "pending":
-            step.state = "cancelled"
+            # A deadline the awaited event beat, or a wait the run ended before: it never had to fire.
+            step.state = "unneeded"
         if finished and step.kind == "activity" and step.state == "running":
             step.state = "cancelled"
     return steps

@@ -242,7 +242,8 @@ def jobs_body(jobs: list[tuple[str, str, dict[str, int]]], waiting_reviews: int)
     rows = [
         render(
             '<tr><th scope="row"><a href="{href}">{title}</a><br><code>{job_id}</code></th>'
-            "<td>{total}</td><td>{running}</td><td>{review}</td><td>{done}</td></tr>",
+            '<td data-label="Candidates">{total}</td><td data-label="Running">{running}</td>'
+            '<td data-label="Awaiting review">{review}</td><td data-label="Finished">{done}</td></tr>',
             href=url("jobs", job_id),
             title=text(title),
             job_id=job_id,
@@ -259,7 +260,8 @@ def jobs_body(jobs: list[tuple[str, str, dict[str, int]]], waiting_reviews: int)
         count=waiting_reviews,
     )
     return render(
-        '<div data-live id="jobs">{reviews}<div class="table-wrap"><table><caption>Jobs</caption>'
+        '<div data-live id="jobs">{reviews}<div class="table-wrap">'
+        '<table class="cards-on-phone"><caption>Jobs</caption>'
         '<thead><tr><th scope="col">Job</th><th scope="col">Candidates</th><th scope="col">Running</th>'
         '<th scope="col">Awaiting review</th><th scope="col">Finished</th></tr></thead>'
         "<tbody>{rows}</tbody></table></div></div>",
@@ -294,8 +296,9 @@ def candidate_table(rows: list[CandidateRow]) -> Html:
         lines.append(
             render(
                 '<tr data-candidate="{id}"><th scope="row"><a href="{href}">{name}</a></th>'
-                "<td>{intake}</td><td>{badge}<br>{bar}</td><td>{screening}</td><td>{interview}</td>"
-                "<td>{outcome}</td><td>{updated}</td></tr>",
+                '<td data-label="Intake">{intake}</td><td data-label="Stage">{badge}<br>{bar}</td>'
+                '<td data-label="Screening">{screening}</td><td data-label="Interview">{interview}</td>'
+                '<td data-label="Outcome">{outcome}</td><td data-label="Updated">{updated}</td></tr>',
                 id=row.id,
                 href=url("candidates", row.id),
                 name=text(row.name),
@@ -309,7 +312,7 @@ def candidate_table(rows: list[CandidateRow]) -> Html:
             )
         )
     return render(
-        '<div class="table-wrap"><table><caption>Candidates</caption><thead><tr>'
+        '<div class="table-wrap"><table class="cards-on-phone"><caption>Candidates</caption><thead><tr>'
         '<th scope="col">Name</th><th scope="col">Intake</th><th scope="col">Stage</th>'
         '<th scope="col">Screening</th><th scope="col">Interview</th><th scope="col">Outcome</th>'
         '<th scope="col">Updated</th></tr></thead><tbody>{lines}</tbody></table></div>',
@@ -410,6 +413,9 @@ def reviews_body(items: list[ReviewItem], now: datetime, context: PageContext) -
 # Candidate
 
 
+_STATE_LABELS = {"unneeded": "not needed: the run went on without it"}
+
+
 def _timeline(steps: list[TimelineStep], caption: str) -> Html:
     if not steps:
         return Html("")
@@ -439,8 +445,10 @@ def _timeline(steps: list[TimelineStep], caption: str) -> Html:
         lines.append(
             render(
                 '<li class="step step-{state}"><span class="kind">{what}</span> <strong>{name}</strong> '
-                '<span class="state">[{state}]</span><br>{start} → {end}{detail}{attempts}</li>',
+                '<span class="state">[{label}]</span><br>{start} → {end}{until}{detail}{attempts}</li>',
                 state=step.state,
+                label=_STATE_LABELS.get(step.state, step.state),
+                until=render(" (set for {at})", at=_when(step.fire_at)) if step.fire_at else Html(""),
                 what=what,
                 name=step.name,
                 start=_when(step.started),

@@ -333,7 +333,7 @@ def test_a_retried_activity_is_one_step_with_each_attempt_and_its_error() -> Non
     assert [(s.kind, s.name, s.state) for s in steps] == [
         ("start", "candidate_pipeline", "completed"),
         ("activity", "extract_resume_text", "completed"),
-        ("timer", "durable timer", "cancelled"),
+        ("timer", "durable timer", "unneeded"),
         ("event", "RecruiterDecision", "received"),
         ("end", "completed", "completed"),
     ]
