@@ -228,17 +228,76 @@ class CallbackEvent(BaseModel):
     data: dict[str, Any] | None = None
 
 
+EVENT_TIME_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?Z$"
+)
+"""Event times as Event Grid writes them: UTC, ``Z``, up to seven fractional digits."""
+_EVENT_TYPES = ["Microsoft.Storage.BlobCreated", "Microsoft.Communication.RecordingFileStatusUpdated"]
+_RECORDING_DATA: dict[str, Any] = {
+    "recordingStorageInfo": {
+        "recordingChunks": [{"documentId": "d", "index": 0, "contentLocation": "https://r/d"}]
+    },
+    "recordingDurationMs": 1000,
+}
+
+
 class GridEvent(BaseModel):
-    """An Event Grid schema event, or a CloudEvents 1.0 event (``specversion``, ``type``, ``source``)."""
+    """An event in the Event Grid schema."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "1",
+                    "topic": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Communication/x",
+                    "subject": "/recording/call/c/serverCallId/s",
+                    "eventType": _EVENT_TYPES[1],
+                    "eventTime": "2026-01-01T10:00:00Z",
+                    "dataVersion": "1.0",
+                    "data": _RECORDING_DATA,
+                }
+            ]
+        },
+    )
 
-    id: str
+    id: str = Field(min_length=1)
+    topic: str | None = None
+    subject: str
+    event_type: str = Field(alias="eventType", min_length=1, examples=_EVENT_TYPES)
+    event_time: str = Field(alias="eventTime", pattern=EVENT_TIME_PATTERN)
+    data_version: str = Field(alias="dataVersion")
+    data: Any = None
+
+
+class CloudEvent(BaseModel):
+    """An event in the CloudEvents 1.0 schema."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "2",
+                    "source": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/x",
+                    "subject": "/blobServices/default/containers/resumes/blobs/job/cv.pdf",
+                    "type": _EVENT_TYPES[0],
+                    "specversion": "1.0",
+                    "time": "2026-01-01T10:00:00Z",
+                    "data": {"url": "https://a.blob.core.windows.net/resumes/job/cv.pdf"},
+                }
+            ]
+        },
+    )
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1, examples=_EVENT_TYPES)
+    specversion: Literal["1.0"]
+    time: str | None = Field(default=None, pattern=EVENT_TIME_PATTERN)
     subject: str | None = None
     data: Any = None
-    event_type: str | None = Field(default=None, alias="eventType")
-    type: str | None = None
-    specversion: str | None = None
 
 
 class ValidationResponse(_Response):
@@ -357,7 +416,12 @@ def _operations() -> tuple[Operation, ...]:
             "/jobs/{job_id}/candidates",
             "One page of a job's candidates, filtered by stage or runtime status",
             "function",
-            {200: ("a page", CandidatePage), 400: (_BAD, ErrorBody), 401: (_KEY, None)},
+            {
+                200: ("a page", CandidatePage),
+                400: (_BAD, ErrorBody),
+                401: (_KEY, None),
+                404: ("not a job id", ErrorBody),
+            },
             list_parameters,
         ),
         Operation(
@@ -514,7 +578,7 @@ def _body_models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
             for _, model in operation.responses.values()
             if isinstance(model, type) and issubclass(model, BaseModel)
         ]
-    pairs += [(GridEvent, "validation"), (ValidationResponse, "serialization")]
+    pairs += [(GridEvent, "validation"), (CloudEvent, "validation"), (ValidationResponse, "serialization")]
     return list(dict.fromkeys(pairs))
 
 
@@ -532,6 +596,10 @@ def _security(auth: str) -> list[dict[str, list[str]]]:
     if auth == "eventgrid_system":
         return [{"systemKeyQuery": []}, {"functionKeyHeader": []}]
     return []
+
+
+_HOST_NOT_FOUND = {"text/plain": {"schema": {"type": "string"}}}
+"""The Functions host's own answer to a path that matches no route (an id with a line break, say)."""
 
 
 def _content(model: type[BaseModel] | str | None) -> dict[str, Any] | None:
@@ -582,6 +650,8 @@ def _operation_document(operation: Operation) -> dict[str, Any]:
     for status, (description, model) in sorted(operation.responses.items()):
         response: dict[str, Any] = {"description": description}
         content = _content(model)
+        if content is not None and status == 404 and any(p.location == "path" for p in operation.parameters):
+            content = {**content, **_HOST_NOT_FOUND}
         if content is not None:
             response["content"] = content
         document["responses"][str(status)] = response
@@ -601,6 +671,7 @@ def _operation_document(operation: Operation) -> dict[str, Any]:
 
 
 def _event_grid_webhook() -> dict[str, Any]:
+    any_event = {"anyOf": [_schema_ref(GridEvent), _schema_ref(CloudEvent)]}
     return {
         "post": {
             "operationId": "event_grid_webhook",
@@ -626,10 +697,10 @@ def _event_grid_webhook() -> dict[str, Any]:
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": {"type": "array", "items": _schema_ref(GridEvent)}},
-                    "application/cloudevents+json": {"schema": _schema_ref(GridEvent)},
+                    "application/json": {"schema": {"type": "array", "items": any_event}},
+                    "application/cloudevents+json": {"schema": _schema_ref(CloudEvent)},
                     "application/cloudevents-batch+json": {
-                        "schema": {"type": "array", "items": _schema_ref(GridEvent)}
+                        "schema": {"type": "array", "items": _schema_ref(CloudEvent)}
                     },
                 },
             },
