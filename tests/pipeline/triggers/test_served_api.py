@@ -50,6 +50,7 @@ class ServedApp:
             data_dir=data_dir, port=0, require_keys=True, timer_triggers=False, blob_poll_interval=3600
         )
         self.host: RunningHost = self.run(serve(self.engine.index, self.engine, options))
+        self.data_dir = data_dir
         self.key = load_or_create_keys(data_dir).default_function_key
 
     def _raise_event(self, instance_id: str, name: str, data: Any) -> None:
@@ -58,9 +59,18 @@ class ServedApp:
     def run(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
 
-    def request(self, method: str, path: str, *, key: bool = True, **kwargs: Any) -> tuple[int, Any, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: bool = True,
+        headers_extra: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> tuple[int, Any, Any]:
         async def send() -> tuple[int, Any, Any]:
             headers = {"x-functions-key": self.key} if key else {}
+            headers.update(headers_extra or {})
             headers.update(kwargs.pop("headers", {}))
             async with (
                 aiohttp.ClientSession() as session,
@@ -142,3 +152,98 @@ def test_anonymous_routes_over_http(served: ServedApp, callback_keys: CallbackKe
     assert allowed == 200
     missing, _, _ = served.request("GET", f"/api/candidates/{JOB_ID}.{'0' * 24}")
     assert missing == 404
+
+
+def _running_candidate(served: ServedApp, name: str) -> str:
+    from shared.settings import get_settings
+    from shared.storage import upload_bytes
+
+    served.fakes.decision = "needs_review"
+    served.fakes.score = 0.5
+    upload_bytes(get_settings().resumes_container, f"{JOB_ID}/{name}", b"%PDF-1.4")
+    body = {"name": "Ada", "phone": "+15550101010", "resume_blob": f"{JOB_ID}/{name}"}
+    status, created, _ = served.request("POST", f"/api/jobs/{JOB_ID}/candidates", json=body)
+    assert status == 202, created
+    instance_id: str = created["id"]
+    return instance_id
+
+
+def test_reserved_url_characters_after_an_id_are_400_over_http(served: ServedApp) -> None:
+    instance_id = _running_candidate(served, "reserved.pdf")
+
+    view, body, _ = served.request("GET", f"/api/candidates/{instance_id}%23")
+    cancel, _, _ = served.request("POST", f"/api/candidates/{instance_id}%3F/cancel")
+    cancel_hash, _, _ = served.request("POST", f"/api/candidates/{instance_id}%23/cancel")
+    event, _, _ = served.request(
+        "POST", f"/api/candidates/{instance_id}%3F/events/CandidateWithdrew", json={}
+    )
+    event_hash, _, _ = served.request(
+        "POST", f"/api/candidates/{instance_id}%23/events/CandidateWithdrew", json={}
+    )
+
+    assert view == 400  # before, the SDK cut the id at '#' and answered with this candidate's view
+    assert body["error"]["fields"][0]["field"] == "instance_id"
+    assert (cancel, cancel_hash, event, event_hash) == (400, 400, 400, 400)
+    still, candidate, _ = served.request("GET", f"/api/candidates/{instance_id}")
+    assert still == 200
+    assert candidate["runtime_status"] != "Terminated"  # nothing was cancelled by the refused requests
+    assert candidate["outcome"] != "withdrawn"
+
+
+def test_hostile_json_over_http_is_400_with_the_apis_error_shape(served: ServedApp) -> None:
+    for raw in (b"[" * 100_000, b'{"name": ' + b"9" * 5000 + b"}"):
+        status, body, _ = served.request(
+            "POST",
+            f"/api/jobs/{JOB_ID}/candidates",
+            data=raw,
+            headers_extra={"content-type": "application/json"},
+        )
+        assert status == 400
+        assert set(body["error"]) >= {"code", "message"}
+
+
+def test_cloud_events_through_the_event_grid_webhook(served: ServedApp) -> None:
+    from orchestrators.identity import candidate_instance_id
+    from shared.settings import get_settings
+    from shared.storage import upload_bytes
+
+    container = get_settings().resumes_container
+    name = f"{JOB_ID}/webhook.pdf"
+    upload_bytes(container, name, b"%PDF-1.4", metadata={"candidate_name": "Web"})
+    system_key = load_or_create_keys(served.data_dir).system_keys["eventgrid_extension"]
+    created = {
+        "id": "ce-webhook",
+        "source": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a",
+        "type": "Microsoft.Storage.BlobCreated",
+        "specversion": "1.0",
+        "time": "2026-01-01T10:00:00.1234567Z",
+        "subject": f"/blobServices/default/containers/{container}/blobs/{name}",
+        "data": {"api": "PutBlob", "url": f"http://127.0.0.1:10000/devstoreaccount1/{container}/{name}"},
+    }
+    recording = {
+        "id": "ce-recording",
+        "source": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Communication/x",
+        "type": "Microsoft.Communication.RecordingFileStatusUpdated",
+        "specversion": "1.0",
+        "subject": "/recording/call/c/serverCallId/s",
+        "data": {"recordingStorageInfo": "not an object"},
+    }
+
+    def deliver(function: str, event: dict[str, Any]) -> int:
+        status, _, _ = served.request(
+            "POST",
+            "/runtime/webhooks/eventgrid",
+            key=False,
+            params={"functionName": function, "code": system_key},
+            data=json.dumps(event).encode(),
+            headers_extra={"content-type": "application/cloudevents+json", "aeg-event-type": "Notification"},
+        )
+        return status
+
+    assert deliver("resume_blob_created", created) in (200, 202)
+    assert deliver("recording_file_status_updated", recording) in (200, 202)  # acknowledged, not failed
+
+    instance_id = candidate_instance_id(JOB_ID, name)
+    code, candidate, _ = served.request("GET", f"/api/candidates/{instance_id}")
+    assert code == 200
+    assert candidate["id"] == instance_id
