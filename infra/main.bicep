@@ -26,6 +26,9 @@ param acsDataLocation string = 'United States'
 @allowed(['AzureStorage', 'DurableTaskScheduler'])
 param durableBackend string = 'AzureStorage'
 
+@description('Put the app in a virtual network and reach storage, Azure OpenAI and Document Intelligence over private endpoints only (their public access is then disabled).')
+param vnetEnabled bool = false
+
 @description('Client id of the Entra ID app registration that signs recruiters in to the dashboard; empty leaves App Service Authentication off.')
 param dashboardAuthClientId string = ''
 
@@ -108,6 +111,7 @@ module storage 'modules/storage.bicep' = {
     name: 'sthireflow${take(resourceToken, 14)}'
     location: location
     tags: tags
+    privateOnly: vnetEnabled
     containerNames: [
       containers.resumes
       containers.jobs
@@ -127,12 +131,100 @@ module ai 'modules/ai.bicep' = {
     documentIntelligenceName: 'di-hireflow-${resourceToken}'
     location: effectiveAiLocation
     tags: tags
+    privateOnly: vnetEnabled
     chatModel: openAiChatModel
     chatModelVersion: openAiChatModelVersion
     chatCapacity: openAiChatCapacity
     transcriptionModel: openAiTranscriptionModel
     transcriptionModelVersion: openAiTranscriptionModelVersion
     transcriptionCapacity: openAiTranscriptionCapacity
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-hireflow-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// Private endpoints (vnetEnabled only), one per sub-resource the app calls. The AI endpoints live in the
+// VNet's region even when the accounts are in aiLocation.
+module blobEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'pe-blob'
+  scope: rg
+  params: {
+    name: 'pe-blob-${resourceToken}'
+    location: location
+    tags: tags
+    vnetId: network!.outputs.id
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: storage.outputs.id
+    groupId: 'blob'
+    dnsZoneName: 'privatelink.blob.${environment().suffixes.storage}'
+  }
+}
+
+module queueEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'pe-queue'
+  scope: rg
+  params: {
+    name: 'pe-queue-${resourceToken}'
+    location: location
+    tags: tags
+    vnetId: network!.outputs.id
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: storage.outputs.id
+    groupId: 'queue'
+    dnsZoneName: 'privatelink.queue.${environment().suffixes.storage}'
+  }
+}
+
+module tableEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'pe-table'
+  scope: rg
+  params: {
+    name: 'pe-table-${resourceToken}'
+    location: location
+    tags: tags
+    vnetId: network!.outputs.id
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: storage.outputs.id
+    groupId: 'table'
+    dnsZoneName: 'privatelink.table.${environment().suffixes.storage}'
+  }
+}
+
+module openAiEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'pe-openai'
+  scope: rg
+  params: {
+    name: 'pe-openai-${resourceToken}'
+    location: location
+    tags: tags
+    vnetId: network!.outputs.id
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: ai.outputs.openAiId
+    groupId: 'account'
+    dnsZoneName: 'privatelink.openai.azure.com'
+  }
+}
+
+module documentIntelligenceEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'pe-docintel'
+  scope: rg
+  params: {
+    name: 'pe-docintel-${resourceToken}'
+    location: location
+    tags: tags
+    vnetId: network!.outputs.id
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: ai.outputs.documentIntelligenceId
+    groupId: 'account'
+    dnsZoneName: 'privatelink.cognitiveservices.azure.com'
   }
 }
 
@@ -187,6 +279,7 @@ module functionApp 'modules/function-app.bicep' = {
     durableBackend: durableBackend
     durableTaskSchedulerEndpoint: durableBackend == 'DurableTaskScheduler' ? durableTaskScheduler!.outputs.endpoint : ''
     taskHubName: taskHubName
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
     appSettings: {
       HIREFLOW_PROFILE: 'azure'
       RESUME_TRIGGER_SOURCE: 'EventGrid'
@@ -258,3 +351,4 @@ output ACS_RESOURCE_NAME string = communication.outputs.name
 output AZURE_OPENAI_ENDPOINT string = ai.outputs.openAiEndpoint
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output DURABLE_BACKEND string = durableBackend
+output VNET_ENABLED bool = vnetEnabled

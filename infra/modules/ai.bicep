@@ -10,20 +10,22 @@ param chatCapacity int
 param transcriptionModel string
 param transcriptionModelVersion string
 param transcriptionCapacity int
+@description('Refuse public network access: the app then reaches both accounts over private endpoints (vnetEnabled).')
+param privateOnly bool = false
 
 resource openAi 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   name: openAiName
   location: location
   tags: tags
   kind: 'OpenAI'
-  // checkov:skip=CKV_AZURE_134: the Flex Consumption app has no VNet here (docs/DEPLOY.md), so it calls the public endpoint; keys are disabled and only the app's identity holds a data-plane role
+  // checkov:skip=CKV_AZURE_134: public access is disabled with vnetEnabled (private endpoint); without a VNet (the default) the app calls the public endpoint, keys are disabled and only the app's identity holds a data-plane role
   sku: { name: 'S0' }
   identity: { type: 'SystemAssigned' }
   properties: {
     customSubDomainName: openAiName
     disableLocalAuth: true
-    publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow' }
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
+    networkAcls: { defaultAction: privateOnly ? 'Deny' : 'Allow' }
   }
 }
 
@@ -66,20 +68,22 @@ resource documentIntelligence 'Microsoft.CognitiveServices/accounts@2024-10-01' 
   location: location
   tags: tags
   kind: 'FormRecognizer'
-  // checkov:skip=CKV_AZURE_134: as for Azure OpenAI: public endpoint without a VNet, keys disabled, Entra ID RBAC for the app's identity only
+  // checkov:skip=CKV_AZURE_134: as for Azure OpenAI: disabled with vnetEnabled, otherwise a public endpoint with keys disabled and Entra ID RBAC for the app's identity only
   sku: { name: 'S0' }
   identity: { type: 'SystemAssigned' }
   properties: {
     customSubDomainName: documentIntelligenceName
     disableLocalAuth: true
-    publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow' }
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
+    networkAcls: { defaultAction: privateOnly ? 'Deny' : 'Allow' }
   }
 }
 
 output openAiName string = openAi.name
+output openAiId string = openAi.id
 output openAiEndpoint string = openAi.properties.endpoint
 output chatDeploymentName string = chatDeployment.name
 output transcriptionDeploymentName string = transcriptionDeployment.name
 output documentIntelligenceName string = documentIntelligence.name
+output documentIntelligenceId string = documentIntelligence.id
 output documentIntelligenceEndpoint string = documentIntelligence.properties.endpoint

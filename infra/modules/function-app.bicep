@@ -17,6 +17,8 @@ param durableTaskSchedulerEndpoint string
 param taskHubName string
 @description('App settings the pipeline reads, computed in main.bicep.')
 param appSettings object
+@description('Subnet (delegated to Microsoft.App/environments) for outbound VNet integration; empty: none.')
+param virtualNetworkSubnetId string = ''
 param maximumInstanceCount int = 100
 param instanceMemoryMB int = 2048
 
@@ -60,6 +62,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'

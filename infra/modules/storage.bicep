@@ -5,14 +5,16 @@ param name string
 param location string
 param tags object = {}
 param containerNames array
+@description('Refuse public network access: the app then reaches the account over private endpoints (vnetEnabled).')
+param privateOnly bool = false
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
   tags: tags
   kind: 'StorageV2'
-  // checkov:skip=CKV_AZURE_35: no VNet is provisioned (docs/DEPLOY.md), so Flex Consumption and Event Grid reach the account over its public endpoint; shared keys are off and every caller is authorized by Entra ID RBAC
-  // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35: public network access is how the app reaches its own storage without a VNet; anonymous blob access and shared keys are both disabled
+  // checkov:skip=CKV_AZURE_35: public access is denied when privateOnly (vnetEnabled) is set; without a VNet (the default) Flex Consumption reaches the account over its public endpoint, shared keys are off and every caller is authorized by Entra ID RBAC
+  // checkov:skip=CKV_AZURE_59: as for CKV_AZURE_35: disabled with vnetEnabled, otherwise the app's only path to its own storage; anonymous blob access and shared keys are both disabled
   // checkov:skip=CKV_AZURE_206: zone-redundant (ZRS) replication is chosen; geo-replication would not help because a task hub cannot fail over to the read-only secondary region
   sku: { name: 'Standard_ZRS' }
   properties: {
@@ -24,11 +26,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     dnsEndpointType: 'Standard'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
     networkAcls: {
-      // Flex Consumption without a virtual network reaches storage over the public endpoint; Entra ID, not the
-      // network, is the boundary (see docs/DEPLOY.md for the VNet option that is not provisioned here).
-      defaultAction: 'Allow'
+      // Without a VNet the app reaches storage over the public endpoint and Entra ID, not the network, is the
+      // boundary. Trusted Azure services (Event Grid creating the BlobCreated subscription) stay bypassed.
+      defaultAction: privateOnly ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }

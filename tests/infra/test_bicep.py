@@ -263,3 +263,37 @@ def test_post_deploy_shell_hook_is_valid_posix_sh_that_stops_on_errors() -> None
     assert checked.returncode == 0, checked.stderr
     assert "\nset -eu\n" in script.read_text()
     assert "$ErrorActionPreference = 'Stop'" in (INFRA / "hooks" / "postdeploy.ps1").read_text()
+
+
+def test_vnet_option_puts_every_data_service_behind_a_private_endpoint() -> None:
+    endpoints = []
+    for module in parse("main.bicep")["modules"].values():
+        if module["detail"]["path"] != "modules/private-endpoint.bicep":
+            continue
+        assert module["config"]["condition"] == "vnetEnabled"
+        params = module["config"]["config"]["params"]
+        target = params["targetId"]["operator"]["operands"]["operand_2"]["operator"]["operands"]["operand_2"]
+        endpoints.append((target, params["groupId"], params["dnsZoneName"]))
+    storage_zone = "privatelink.{}.${{environment().suffixes.storage}}"
+    assert sorted(endpoints) == sorted(
+        [
+            ("id", "blob", storage_zone.format("blob")),
+            ("id", "queue", storage_zone.format("queue")),
+            ("id", "table", storage_zone.format("table")),
+            ("openAiId", "account", "privatelink.openai.azure.com"),
+            ("documentIntelligenceId", "account", "privatelink.cognitiveservices.azure.com"),
+        ]
+    )
+    # With the VNet the services refuse public traffic; the app's outbound traffic goes through the subnet.
+    storage = parse("modules/storage.bicep")["resources"]["storage"]["config"]["properties"]
+    ai = parse("modules/ai.bicep")["resources"]
+    accounts = [ai["openAi"]["config"]["properties"], ai["documentIntelligence"]["config"]["properties"]]
+    for properties in [storage, *accounts]:
+        access = properties["publicNetworkAccess"]["operator"]["operands"]
+        assert (access["condition"], access["true_value"]) == ("privateOnly", "Disabled")
+    app_subnet = parse("modules/network.bicep")["resources"]["vnet"]["config"]["properties"]["subnets"][0]
+    assert app_subnet["properties"]["delegations"][0]["properties"]["serviceName"] == (
+        "Microsoft.App/environments"
+    )
+    site = parse("modules/function-app.bicep")["resources"]["site"]["config"]["properties"]
+    assert "virtualNetworkSubnetId" in site
