@@ -311,8 +311,9 @@ def _query(req: func.HttpRequest, name: str) -> str | None:
     return value if value else None
 
 
-def _invalid_parameter(name: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_request", f"invalid {name}", [{"field": name, "message": message}])
+def _invalid_parameter(name: str, message: str, summary: str | None = None) -> ApiError:
+    fields = [{"field": name, "message": message}]
+    return ApiError(400, "invalid_request", summary or f"invalid {name}", fields)
 
 
 def _candidate_id(req: func.HttpRequest) -> str:
@@ -320,7 +321,7 @@ def _candidate_id(req: func.HttpRequest) -> str:
     try:
         return validate_candidate_instance_id(instance_id)
     except InvalidIdentifierError as error:
-        raise _invalid_parameter("instance_id", str(error)) from error
+        raise _invalid_parameter("instance_id", str(error), "not a candidate id") from error
 
 
 def _screening_id(req: func.HttpRequest) -> str:
@@ -328,7 +329,7 @@ def _screening_id(req: func.HttpRequest) -> str:
     try:
         return validate_screening_instance_id(instance_id)
     except InvalidIdentifierError as error:
-        raise _invalid_parameter("instance_id", str(error)) from error
+        raise _invalid_parameter("instance_id", str(error), "not a screening id") from error
 
 
 def _job_id(req: func.HttpRequest) -> str:
@@ -493,7 +494,7 @@ async def _get_report(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     instance_id = _candidate_id(req)
     wanted = _query(req, "format") or "html"
     if wanted not in REPORT_FORMATS:
-        raise _invalid_parameter("format", f"one of {', '.join(REPORT_FORMATS)}")
+        raise _invalid_parameter("format", f"one of {', '.join(REPORT_FORMATS)}", "format is html or json")
     snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
     if snapshot is None:
         raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
@@ -528,7 +529,9 @@ def encode_continuation(last_instance_id: str) -> str:
 
 def decode_continuation(token: str) -> str:
     """Decode the instance id a token continues after; a malformed token is a 400."""
-    malformed = _invalid_parameter("continuation_token", "a token from a previous page of this list")
+    malformed = _invalid_parameter(
+        "continuation_token", "a token from an earlier page", "the continuation token is malformed"
+    )
     if not _TOKEN_CHARS.fullmatch(token):
         raise malformed
     try:
@@ -544,7 +547,7 @@ def _page_size(raw: str | None) -> int:
         return DEFAULT_PAGE_SIZE
     # ASCII digits only: str.isdigit() also accepts digits int() cannot read, such as superscripts.
     if not _ASCII_DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise _invalid_parameter("top", f"an integer from 1 to {MAX_PAGE_SIZE}")
+        raise _invalid_parameter("top", f"an integer from 1 to {MAX_PAGE_SIZE}", "invalid page size")
     return int(raw)
 
 
@@ -557,7 +560,7 @@ def _status_filter(raw: str | None) -> tuple[df.OrchestrationRuntimeStatus | Non
     if raw in _STAGES:
         return None, raw
     allowed = sorted({*_STAGES, *(s.value for s in df.OrchestrationRuntimeStatus)})
-    raise _invalid_parameter("status", f"one of {', '.join(allowed)}")
+    raise _invalid_parameter("status", f"one of {', '.join(allowed)}", "unknown status filter")
 
 
 async def _list_candidates(req: func.HttpRequest, client: Any) -> func.HttpResponse:
