@@ -406,7 +406,7 @@ def reviews_body(items: list[ReviewItem], now: datetime, context: PageContext) -
         )
         for item in items
     ]
-    return render('<div id="reviews" class="cards">{cards}</div>', cards=join(cards))
+    return render('<div data-live id="reviews" class="cards">{cards}</div>', cards=join(cards))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -774,7 +774,13 @@ def screening_body(view: dict[str, Any]) -> Html:
         for item in result.get("shortlist", [])
     )
     table = Html("<p>The shortlist appears when every candidate has finished.</p>")
-    if result:
+    if result and not result.get("shortlist"):
+        table = render(
+            "<p>Nobody is on the shortlist: only interviewed candidates are ranked.</p>"
+            "<p>Outcomes: {outcomes}</p>",
+            outcomes=", ".join(f"{_label(k)} {v}" for k, v in sorted(result.get("outcomes", {}).items())),
+        )
+    elif result:
         table = render(
             '<div class="table-wrap"><table><caption>Ranked shortlist</caption><thead><tr>'
             '<th scope="col">Rank</th><th scope="col">Candidate</th><th scope="col">Outcome</th>'

@@ -286,3 +286,32 @@ def test_the_pages_fit_a_phone_width(
         _shot(page, "dashboard-phone.png")
     finally:
         page.set_viewport_size(LAPTOP)
+
+
+def test_a_batch_screening_is_followed_to_its_ranked_shortlist(
+    signed_in: Watched, stack: LocalStack, candidate: dict[str, str]
+) -> None:
+    page = signed_in.page
+    page.get_by_role("navigation").get_by_role("link", name="Batch screening").click()
+    page.get_by_label("Job").select_option(JOB_ID)
+    page.get_by_label("Shortlist size").fill("3")
+    page.get_by_role("button", name="Screen every resume of the job").click()
+    expect(page.get_by_role("status")).to_contain_text("Batch screening started")
+    screening_url = page.url.split("?", 1)[0]
+
+    # Its one resume (the upload above) needs a review again; the queue shows it without a reload.
+    page.get_by_role("navigation").get_by_role("link", name="Review queue").click()
+    card = page.locator("article[data-candidate*='.batch-']")
+    expect(card).to_be_visible(timeout=MOVE_TIMEOUT_MS)
+    card.get_by_role("heading").get_by_role("link").click()
+    page.get_by_role("button", name="Advance").click()
+    expect(page.get_by_role("status")).to_contain_text("Decision sent")
+    expect(page.locator("#state")).to_contain_text("waiting for slot", timeout=MOVE_TIMEOUT_MS)
+    stack.advance_clock()
+
+    page.goto(screening_url)
+    shortlist = page.locator("#screening").get_by_role("table", name="Ranked shortlist")
+    expect(shortlist).to_contain_text("interviewed", timeout=MOVE_TIMEOUT_MS)
+    expect(shortlist.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("#screening")).to_contain_text("Completed")
+    _shot(page, "dashboard-screening.png")
