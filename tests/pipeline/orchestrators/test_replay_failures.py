@@ -10,7 +10,6 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.retry import DOCUMENT_RETRY
 from tests.pipeline.orchestrators.replay import load, replay
 
 ORCHESTRATOR_STARTED, TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 12, 4, 5, 6
@@ -40,6 +39,28 @@ def _retry_delays(history: list[dict[str, Any]]) -> list[timedelta]:
     ]
 
 
+def _retry_options(record: dict[str, Any], function_name: str) -> tuple[timedelta, int]:
+    """The retry policy the orchestrator asked for when the history was recorded: (first interval, attempts).
+
+    Read from the recorded actions, not from today's ``shared.retry``: the host retried by the policy in the
+    actions it was given, and a later change of a policy does not change a history already written.
+    """
+
+    def walk(action: Any) -> dict[str, Any] | None:
+        if isinstance(action, list):
+            return next((found for item in action if (found := walk(item)) is not None), None)
+        if isinstance(action, dict):
+            if action.get("functionName") == function_name and "retryOptions" in action:
+                options: dict[str, Any] = action["retryOptions"]
+                return options
+            return walk(action.get("compoundActions") or [])
+        return None
+
+    options = walk(record["expected"]["actions"])
+    assert options is not None, f"no retried call of {function_name} in the recorded actions"
+    return timedelta(milliseconds=options["firstRetryIntervalInMilliseconds"]), options["maxNumberOfAttempts"]
+
+
 def _cut_after(history: list[dict[str, Any]], event: dict[str, Any]) -> list[dict[str, Any]]:
     """The history up to (and with) the episode that holds ``event``, as the host had it at that point."""
     index = history.index(event)
@@ -58,7 +79,7 @@ def test_transient_faults_are_retried_after_the_policys_delay_and_then_the_run_g
     assert len(failed) == 2
     assert all("[error:service_unavailable]" in event["Reason"] for event in failed)
     # The host answered each failure with a timer of the policy's first interval, then scheduled again.
-    retry_delay = timedelta(milliseconds=DOCUMENT_RETRY.first_retry_interval_in_milliseconds)
+    retry_delay, _ = _retry_options(record, "extract_resume_text")
     assert _retry_delays(history) == [retry_delay, retry_delay]
     fired = [event["TimerId"] for event in _of_type(history, TIMER_FIRED)]
     assert fired == [event["EventId"] for event in _of_type(history, TIMER_CREATED)]
@@ -98,14 +119,14 @@ def test_exhausted_retries_fail_the_run_with_the_faults_code_after_a_failure_rep
     record = load("candidate_pipeline_retries_exhausted")
     history = record["history"]
 
+    retry_delay, attempts = _retry_options(record, "extract_resume_text")
     failed = _of_type(history, TASK_FAILED)
-    assert len(failed) == DOCUMENT_RETRY.max_number_of_attempts
+    assert len(failed) == attempts
     # A timer follows every failure, the last one included. DurableTask.Core's retry interceptor keeps that
     # last timer for old histories' sake (today it fires at once; older versions, and this recording, waited a
     # full delay): either way the orchestrator hears of the failure only once it fired.
-    retry_delay = timedelta(milliseconds=DOCUMENT_RETRY.first_retry_interval_in_milliseconds)
     *retries, last = _retry_delays(history)
-    assert retries == [retry_delay] * (DOCUMENT_RETRY.max_number_of_attempts - 1)
+    assert retries == [retry_delay] * (attempts - 1)
     assert timedelta(0) <= last <= retry_delay
     last_timer_fired = _of_type(history, TIMER_FIRED)[-1]
     assert history.index(last_timer_fired) < history.index(_of_type(history, TASK_SCHEDULED)[-1])
