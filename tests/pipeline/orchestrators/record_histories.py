@@ -206,7 +206,10 @@ def main(names: list[str]) -> None:
     HISTORIES_DIR.mkdir(parents=True, exist_ok=True)
     for name in names or list(SCENARIOS):
         make_fakes, run, make_clock = SCENARIOS[name]
-        _scenario(make_fakes(), run, make_clock() if make_clock else None)
+        try:
+            _scenario(make_fakes(), run, make_clock() if make_clock else None)
+        except FileExistsError as committed:
+            print(f"{name}: {committed}")
 
 
 if __name__ == "__main__":
