@@ -231,15 +231,19 @@ async def local_clock(req: func.HttpRequest) -> dict[str, Any] | None:
     return clock if isinstance(clock, dict) else None
 
 
-def _now(clock: dict[str, Any] | None) -> datetime:
-    # Locally the engine's clock may run ahead of the wall clock (skipped or advanced time): deadlines are
-    # measured against the engine's now, the time the orchestrations see.
+def _now(clock: dict[str, Any] | None, seen: list[datetime | None]) -> datetime:
+    """Return the time the orchestrations live in, against which their deadlines count down.
+
+    Locally the engine's clock may run ahead of the wall clock (skipped or advanced time). The host's clock
+    API says where it stands; when the app cannot read it (a keyed host wants its master key), the latest
+    orchestration time the page shows is a close lower bound, since orchestrations never run ahead of it.
+    """
     if clock and isinstance(clock.get("now"), str):
         try:
             return datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))
         except ValueError:
             pass
-    return datetime.now(UTC)
+    return max([datetime.now(UTC), *(moment for moment in seen if moment is not None)])
 
 
 PageBuilder = Callable[[func.HttpRequest, Any, PageContext], Awaitable[tuple[str, Html, str] | None]]
@@ -318,7 +322,8 @@ async def _job_page(req: func.HttpRequest, client: Any, context: PageContext) ->
 async def _reviews_page(req: func.HttpRequest, client: Any, context: PageContext) -> tuple[str, Html, str]:
     job_ids = [job_id for job_id, _ in await asyncio.to_thread(_job_choices)]
     items = await data.review_queue(client, job_ids)
-    return "Review queue", reviews_body(items, _now(context.clock), context), "reviews"
+    now = _now(context.clock, [item.row.stage_updated_at for item in items])
+    return "Review queue", reviews_body(items, now, context), "reviews"
 
 
 async def _candidate_page(

@@ -88,6 +88,14 @@ class CandidateRow:
         """The candidate's instance id."""
         return str(self.view["id"])
 
+    @property
+    def outcome(self) -> str | None:
+        """How the candidate ended; a Failed instance has no report outcome but has failed all the same."""
+        outcome = self.view.get("outcome")
+        if not outcome and self.view.get("runtime_status") == "Failed":
+            return "failed"
+        return str(outcome) if outcome else None
+
 
 async def _with_input(client: Any, instance_id: str) -> Any:
     return await client.get_status(instance_id, show_input=True)
@@ -164,9 +172,9 @@ def filter_rows(rows: list[CandidateRow], *, stage: str | None, outcome: str | N
     if stage:
         kept = [row for row in kept if row.view.get("stage") == stage]
     if outcome == "running":
-        kept = [row for row in kept if not row.view.get("outcome")]
+        kept = [row for row in kept if not row.outcome]
     elif outcome:
-        kept = [row for row in kept if row.view.get("outcome") == outcome]
+        kept = [row for row in kept if row.outcome == outcome]
     return kept
 
 

@@ -307,7 +307,7 @@ def candidate_table(rows: list[CandidateRow]) -> Html:
                 bar=progress(float(view.get("progress") or 0.0), f"progress of {row.name}"),
                 screening=_score(screening.get("score")),
                 interview=_score(interview.get("overall"), 1),
-                outcome=_label(view.get("outcome")) or "in progress",
+                outcome=_label(row.outcome) or "in progress",
                 updated=_when(view.get("stage_updated_at") or view.get("updated_at")),
             )
         )
@@ -652,7 +652,7 @@ def candidate_body(detail: CandidateDetail, context: PageContext) -> Html:
         bar=progress(float(view.get("progress") or 0), "pipeline progress"),
         job=text(detail.job_title or view.get("job_id") or "–"),
         intake=detail.row.intake,
-        outcome=_label(view.get("outcome")) or "in progress",
+        outcome=_label(detail.row.outcome) or "in progress",
         updated=_when(view.get("stage_updated_at") or view.get("updated_at")),
         id=detail.row.id,
         failure=failure_html,

@@ -18,7 +18,7 @@ import pytest
 from orchestrators.identity import candidate_instance_id
 from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, ORIGIN, TriggerHarness
 from triggers.dashboard_auth import CSRF_COOKIE, SESSION_COOKIE, mint_session, mint_sign_in_ticket
-from triggers.dashboard_data import build_timeline
+from triggers.dashboard_data import CandidateRow, build_timeline, filter_rows, intake_path
 
 pytestmark = pytest.mark.azurite
 
@@ -382,3 +382,22 @@ def test_a_real_history_gives_the_pipelines_steps_in_order(harness: Harness) -> 
     names = [step.name for step in steps if step.kind == "activity"]
     assert names[:3] == ["extract_resume_text", "parse_candidate_profile", "screen_candidate"]
     assert any(step.kind == "timer" and step.state == "pending" for step in steps), "the review deadline"
+
+
+def test_filters_treat_a_failed_instance_as_failed_not_running() -> None:
+    def row(instance_id: str, stage: str, runtime: str, outcome: str | None) -> CandidateRow:
+        view = {"id": instance_id, "stage": stage, "runtime_status": runtime, "outcome": outcome}
+        return CandidateRow(view=view, name=instance_id, intake="upload", resume=None, stage_updated_at=None)
+
+    rows = [
+        row("a", "awaiting_review", "Running", None),
+        row("b", "failed", "Failed", None),
+        row("c", "completed", "Completed", "interviewed"),
+    ]
+
+    assert [r.id for r in filter_rows(rows, stage=None, outcome="running")] == ["a"]
+    assert [r.id for r in filter_rows(rows, stage=None, outcome="failed")] == ["b"]
+    assert [r.id for r in filter_rows(rows, stage="completed", outcome="interviewed")] == ["c"]
+    assert [r.id for r in filter_rows(rows, stage="awaiting_review", outcome="interviewed")] == []
+    assert intake_path("python-backend-engineer/" + "a" * 32 + ".pdf") == "upload"
+    assert intake_path("python-backend-engineer/eve.pdf") == "blob"
