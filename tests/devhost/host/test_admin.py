@@ -36,6 +36,28 @@ def test_event_grid_function_receives_the_input_event(events_host: InProcessHost
     wait_until(lambda: any(e["id"] == "admin-1" for e in events), what="event function to run")
 
 
+def test_event_grid_function_receives_a_cloud_event_input_as_a_cloud_event(
+    events_host: InProcessHost,
+) -> None:
+    event = {
+        "specversion": "1.0",
+        "id": "admin-ce-1",
+        "type": "Manual.Test",
+        "source": "/manual",
+        "data": {"by": "admin"},
+    }
+    reply = call(
+        "POST", events_host.url("/admin/functions/on_cloud_event"), body=json.dumps({"input": event})
+    )
+
+    assert reply.status == 202
+    events = events_host.module_value("on_cloud_event", "RECEIVED_CLOUD_EVENTS")
+    seen = wait_until(
+        lambda: next((e for e in events if e["id"] == "admin-ce-1"), None), what="cloud event function to run"
+    )
+    assert (seen["class"], seen["source"], seen["data"]) == ("CloudEvent", "/manual", {"by": "admin"})
+
+
 def test_unknown_function_is_404(events_host: InProcessHost) -> None:
     assert call("POST", events_host.url("/admin/functions/missing"), body="{}").status == 404
 
