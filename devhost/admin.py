@@ -2,9 +2,11 @@
 
 The body is ``{"input": ...}``; the answer is 202 as soon as the invocation is accepted, and the function runs
 in the background (its failure is logged, as the host logs it). The input is converted to what the trigger
-would deliver: a ``TimerRequest`` for a timer, an ``EventGridEvent`` for an Event Grid trigger (the input is
-the event), a ``QueueMessage`` for a queue trigger, the named blob as an ``InputStream`` for a blob trigger
-(the input is ``container/name``), and the raw input otherwise.
+would deliver: a ``TimerRequest`` for a timer; for an Event Grid trigger the input is the event, handed over
+as the worker's converter does (a ``CloudEvent`` when it has ``specversion``, else an ``EventGridEvent``); a
+``QueueMessage`` for a queue trigger; the named blob as an ``InputStream`` for a blob trigger (the input is
+``container/name``); and the raw input otherwise. A body that is not JSON devhost can read (malformed,
+nested too deeply, numbers too long) is a 400 with the reason.
 
 ``GET /admin/host/status`` answers ``{"state": "Running", ...}`` (tools poll it for readiness) and
 ``GET /admin/functions`` lists the functions with their triggers.
