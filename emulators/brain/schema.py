@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-# jsonschema ships no type information and its stubs are not installed: its objects are typed Any here.
-import jsonschema.exceptions  # type: ignore[import-untyped]
+import jsonschema.exceptions
 from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 from referencing.exceptions import Unresolvable
 
 JsonSchema = Mapping[str, Any]
@@ -84,7 +84,7 @@ def validate(value: Any, schema: JsonSchema, root: JsonSchema | None = None) -> 
     `schema` may be a sub-schema of `root` (its `$ref`s then point into `root`). Raises `SchemaError` when the
     schema itself cannot be followed.
     """
-    validator = _root_validator(schema if root is None else root)
+    validator: Validator = _root_validator(schema if root is None else root)
     if root is not None and schema is not root:
         validator = validator.evolve(schema=schema)
     try:
