@@ -92,3 +92,26 @@ def test_a_retried_download_resumes_at_the_staged_offset_and_the_blob_is_identic
 def fetch_call_recording_with_range(payload: dict[str, Any]) -> dict[str, Any]:
     """The activity as registered (its range size patched for the test)."""
     return fetch_call_recording(payload)
+
+
+def test_a_range_that_fails_once_is_retried_inside_the_attempt(
+    configure: Callable[..., None],
+    emulators: EmulatorThread,
+    script_faults: Callable[[str, list[str | None]], None],
+    pauses: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import activities.recordings as recordings
+
+    monkeypatch.setattr(recordings, "RANGE_BYTES", RANGE)
+    ready = recorded_call(emulators, "flaky-range")
+    payload = FetchCallRecordingInput(instance_id="flaky-range", recording=ready).model_dump(mode="json")
+    script_faults("acs", [None, "503", None, "drop"])  # the second range fails once, the third drops once
+
+    out = FetchCallRecordingOutput.model_validate(fetch_call_recording(payload))
+
+    assert out.failure is None
+    assert len(pauses) == 2  # two in-attempt retries, no lost attempt
+    stored = blob_client(out.chunks[0].container, out.chunks[0].name).get_blob_properties()
+    assert stored.size == out.total_bytes
+    assert out.total_bytes > 3 * RANGE
