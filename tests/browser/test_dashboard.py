@@ -34,7 +34,8 @@ REFUSED_NOTE = "looks fine \u202eyrtnuoc\u202c"
 """A right-to-left override: the API refuses control characters; the page says so and keeps the note."""
 HOSTILE_NOTE = "Strong \"async\" answers <b>bold</b> & 'quotes' \u05e9\u05dc\u05d5\u05dd 42"
 """Quotes, markup, an ampersand and right-to-left letters: shown as text, isolated from the text around."""
-SCREENSHOTS = REPO_ROOT / "docs" / "images"
+SCREENSHOTS_ENV = "HIREFLOW_SCREENSHOTS"
+"""Set to ``docs/images`` to refresh the committed screenshots; by default they go to the test's temp dir."""
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 MOVE_TIMEOUT_MS = 60_000
@@ -100,9 +101,23 @@ def candidate(signed_in: Watched, stack: LocalStack) -> dict[str, str]:
     return {}
 
 
-def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ``$HIREFLOW_SCREENSHOTS`` (relative to the repository), else a temp dir.
+
+    A test run must not rewrite tracked files in a shared work tree, so refreshing ``docs/images`` is asked
+    for explicitly.
+    """
+    wanted = os.environ.get(SCREENSHOTS_ENV)
+    folder = REPO_ROOT / wanted if wanted else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shot(page: Page, folder: Path, name: str) -> None:
+    path = folder / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000, f"{name} is nearly empty"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -143,7 +158,7 @@ def test_the_sign_in_link_leaves_a_clean_url_and_works_once(
 
 
 def test_a_resume_uploaded_through_the_form_appears_and_moves_without_a_reload(
-    signed_in: Watched, stack: LocalStack, candidate: dict[str, str]
+    signed_in: Watched, stack: LocalStack, candidate: dict[str, str], screenshots: Path
 ) -> None:
     page = signed_in.page
     ben = sample("ben-average")
@@ -153,7 +168,7 @@ def test_a_resume_uploaded_through_the_form_appears_and_moves_without_a_reload(
     page.get_by_label("Name").fill(HOSTILE_NAME)
     page.get_by_label("Phone (optional, E.164 such as +14155550100)").fill(str(ben.phone))
     page.get_by_label("Time zone (IANA, e.g. Europe/Paris)").fill(str(ben.time_zone))
-    _shot(page, "dashboard-upload.png")
+    _shot(page, screenshots, "dashboard-upload.png")
     page.get_by_role("button", name="Submit the resume").click()
 
     expect(page.get_by_role("status")).to_contain_text("Resume submitted")
@@ -171,11 +186,12 @@ def test_a_resume_uploaded_through_the_form_appears_and_moves_without_a_reload(
     # Screening needs a review for this resume; the row gets there through the page's own refresh.
     expect(row).to_contain_text("awaiting review", timeout=MOVE_TIMEOUT_MS)
     assert page.evaluate("window.stillTheSamePage") is True, "the page was reloaded"
+    _shot(page, screenshots, "dashboard-job.png")
     assert signed_in.dialogs == [], "a value ran as script"
 
 
 def test_the_review_queue_decides_once_even_on_a_double_click(
-    signed_in: Watched, stack: LocalStack, candidate: dict[str, str]
+    signed_in: Watched, stack: LocalStack, candidate: dict[str, str], screenshots: Path
 ) -> None:
     page = signed_in.page
     page.get_by_role("link", name="Review queue").click()
@@ -193,7 +209,7 @@ def test_the_review_queue_decides_once_even_on_a_double_click(
     page.get_by_role("link", name="Back").click()
     card = page.locator(f"article[data-candidate='{candidate['id']}']")
     card.get_by_label("Note (optional)").fill(HOSTILE_NOTE)
-    _shot(page, "dashboard-review-queue.png")
+    _shot(page, screenshots, "dashboard-review-queue.png")
     card.get_by_role("button", name="Advance").dblclick()
     expect(page.get_by_role("status")).to_contain_text("Decision sent")
     events = history_event_names(stack, candidate["id"])
@@ -222,7 +238,7 @@ def test_the_candidate_goes_on_to_its_interview_when_the_clock_is_advanced(
 
 
 def test_the_candidate_page_shows_the_transcript_evidence_and_the_timeline(
-    signed_in: Watched, stack: LocalStack, candidate: dict[str, str]
+    signed_in: Watched, stack: LocalStack, candidate: dict[str, str], screenshots: Path
 ) -> None:
     page = signed_in.page
     page.reload()
@@ -255,7 +271,7 @@ def test_the_candidate_page_shows_the_transcript_evidence_and_the_timeline(
     expect(page).to_have_url(re.compile(r"/report$"))
     expect(page.locator("body")).to_contain_text(HOSTILE_NAME)
     page.go_back()
-    _shot(page, "dashboard-candidate.png")
+    _shot(page, screenshots, "dashboard-candidate.png")
     assert signed_in.dialogs == []
     assert [problem for problem in signed_in.problems if "Content Security Policy" in problem] == []
 
@@ -273,7 +289,7 @@ def test_keyboard_alone_reaches_the_review_queue(signed_in: Watched, stack: Loca
 
 
 def test_the_pages_fit_a_phone_width(
-    signed_in: Watched, stack: LocalStack, candidate: dict[str, str]
+    signed_in: Watched, stack: LocalStack, candidate: dict[str, str], screenshots: Path
 ) -> None:
     page = signed_in.page
     page.set_viewport_size(PHONE)
@@ -283,13 +299,13 @@ def test_the_pages_fit_a_phone_width(
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path or '/'} scrolls sideways by {overflow}px at 390px"
         page.goto(f"{stack.api_url}/api/dashboard/jobs/{JOB_ID}")
-        _shot(page, "dashboard-phone.png")
+        _shot(page, screenshots, "dashboard-phone.png")
     finally:
         page.set_viewport_size(LAPTOP)
 
 
 def test_a_batch_screening_is_followed_to_its_ranked_shortlist(
-    signed_in: Watched, stack: LocalStack, candidate: dict[str, str]
+    signed_in: Watched, stack: LocalStack, candidate: dict[str, str], screenshots: Path
 ) -> None:
     page = signed_in.page
     page.get_by_role("navigation").get_by_role("link", name="Batch screening").click()
@@ -314,4 +330,4 @@ def test_a_batch_screening_is_followed_to_its_ranked_shortlist(
     expect(shortlist).to_contain_text("interviewed", timeout=MOVE_TIMEOUT_MS)
     expect(shortlist.locator("tbody tr")).to_have_count(1)
     expect(page.locator("#screening")).to_contain_text("Completed")
-    _shot(page, "dashboard-screening.png")
+    _shot(page, screenshots, "dashboard-screening.png")
