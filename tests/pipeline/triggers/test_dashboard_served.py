@@ -131,3 +131,33 @@ def test_the_clock_cannot_be_moved_without_the_forms_token(served: ServedDashboa
 
     assert status == 403
     assert _clock_now(served) - before < timedelta(hours=1)
+
+
+def test_the_clock_command_shows_and_moves_the_hosts_clock(served: ServedDashboard) -> None:
+    import io
+
+    from hireflow.cli import main
+
+    before = _clock_now(served)
+    shown, moved, refused = io.StringIO(), io.StringIO(), io.StringIO()
+
+    show_code = main(["clock", "--url", served.host.base_url], stdout=shown, stderr=shown, environ={})
+    move_code = main(
+        ["clock", "advance", "--by", "2h30m", "--url", served.host.base_url],
+        stdout=moved,
+        stderr=moved,
+        environ={},
+    )
+    refused_code = main(
+        ["clock", "advance", "--by", "soon", "--url", served.host.base_url],
+        stdout=refused,
+        stderr=refused,
+        environ={},
+    )
+
+    assert show_code == 0, shown.getvalue()
+    assert shown.getvalue().startswith("clock skip: now ")
+    assert move_code == 0, moved.getvalue()
+    assert timedelta(hours=2, minutes=30) <= _clock_now(served) - before < timedelta(hours=3)
+    assert refused_code == 1
+    assert "'by' must be a duration" in refused.getvalue()
