@@ -42,6 +42,7 @@ from emulators.acs_tokens import (
     OPENID_CONFIGURATION_PATH,
     CallbackSigner,
     SignedCallbackPusher,
+    process_signing_key,
 )
 from emulators.eventgrid_delivery import (
     DeliveryFailedError,
@@ -222,7 +223,9 @@ class AcsEmulator:
         self._calls_by_server_id: dict[str, Call] = {}
         self._recordings: dict[str, RecordingSession] = {}
         self._files: dict[str, RecordingFile] = {}
-        self.signer = CallbackSigner(config.public_base_url, config.immutable_resource_id)
+        self.signer = CallbackSigner(
+            config.public_base_url, config.immutable_resource_id, process_signing_key()
+        )
         self._callbacks: EventPusher = SignedCallbackPusher(self.signer, config.callback_retry)
         self._repeatable: dict[str, _RepeatedRequest] = {}
         self._event_grid = EventPusher(config.event_grid_retry, topic=ACS_RESOURCE_TOPIC)

@@ -3,7 +3,7 @@
 ACS puts a JWT in ``Authorization: Bearer`` of every callback: RS256, a new token per event, five minutes of
 life, ``aud`` = the ACS resource's immutable id, ``iss`` and the signing keys published through an OpenID
 configuration at ``/calling/.well-known/acsopenidconfiguration``. The emulator holds its own RSA key pair
-(made at start, kept for the process), publishes its configuration and JWKS at the same paths on its https
+(made once per process), publishes its configuration and JWKS at the same paths on its https
 endpoint, with its own origin as issuer, and signs each callback delivery, so an app validates emulated
 callbacks with exactly the code it uses against ACS.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
@@ -31,6 +32,7 @@ __all__ = [
     "TOKEN_LIFETIME",
     "CallbackSigner",
     "SignedCallbackPusher",
+    "process_signing_key",
 ]
 
 OPENID_CONFIGURATION_PATH = "/calling/.well-known/acsopenidconfiguration"
@@ -43,10 +45,10 @@ DEFAULT_IMMUTABLE_RESOURCE_ID = "e3a1a7ed-0000-4000-8000-00000000ac50"
 class CallbackSigner:
     """An RSA key pair, the OpenID configuration and JWKS that publish it, and the tokens it signs."""
 
-    def __init__(self, issuer: str, audience: str) -> None:
+    def __init__(self, issuer: str, audience: str, private_key: rsa.RSAPrivateKey | None = None) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
-        self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._private_key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public_jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self._private_key.public_key()))
         # The key id is the key's own thumbprint, so a new key pair always gets a new id.
         thumbprint = hashlib.sha256(f"{public_jwk['n']}.{public_jwk['e']}".encode()).digest()
@@ -80,6 +82,15 @@ class CallbackSigner:
             "jti": str(uuid.uuid4()),
         }
         return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.key_id})
+
+
+@functools.cache
+def process_signing_key() -> rsa.RSAPrivateKey:
+    """Return one RSA key per process: making a 2048-bit key costs from 0.1 s to a second on a busy machine.
+
+    Emulators in one process share it; each still signs as its own issuer (its own origin).
+    """
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 class SignedCallbackPusher(EventPusher):
