@@ -262,6 +262,8 @@ def test_callback_with_a_5000_digit_integer_is_a_400(harness: Harness, callback_
         (b'"CallConnected"', "JSON array"),
         (b"42", "JSON array"),
         (b"[" * 65 + b"]" * 65, "nests deeper"),
+        (b"[" + b" " * (1024 * 1024) + b"]", "larger than"),
+        (b'[{"type": "x", "data": {"n": 1e' + b"9" * 80 + b"}}]", "longer"),
     ],
 )
 def test_malformed_callback_bodies_are_a_400(
