@@ -145,10 +145,29 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   properties: union(appSettings, hostSettings, durableTaskSchedulerSettings)
 }
 
-// App Service Authentication with Entra ID in front of the dashboard. Unauthenticated requests still reach the
-// functions: the HTTP API keeps its function keys, ACS and Event Grid call the webhooks without a sign-in, and
-// the dashboard route reads the x-ms-client-principal headers this layer adds for signed-in recruiters.
-resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(dashboardAuthClientId)) {
+// Entra ID sign-in for the dashboard, when an app registration is given.
+var entraIdProvider = empty(dashboardAuthClientId) ? {} : {
+  azureActiveDirectory: {
+    enabled: true
+    registration: {
+      clientId: dashboardAuthClientId
+      openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+    }
+    validation: {
+      allowedAudiences: [
+        dashboardAuthClientId
+        'api://${dashboardAuthClientId}'
+      ]
+    }
+  }
+}
+
+// App Service Authentication, always on: only while it runs does the platform strip x-ms-client-principal*
+// headers that a caller sends itself, so the dashboard can trust them; off, anyone could claim a sign-in.
+// Unauthenticated requests still reach the functions: the HTTP API keeps its function keys, ACS and Event Grid
+// call the webhooks without a sign-in, and the dashboard route answers 401 without the principal headers this
+// layer adds for signed-in recruiters (none can sign in until DASHBOARD_AUTH_CLIENT_ID names a registration).
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov runs its whole-web-app checks on this authsettingsV2 child too; they are answered on `site` above:
   // checkov:skip=CKV_AZURE_13: this resource IS App Service Authentication (Entra ID); checkov mistakes the child for a site
   // checkov:skip=CKV_AZURE_63: not a site (authsettingsV2 child); HTTP logs go to Application Insights through OpenTelemetry
@@ -170,21 +189,7 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(dashb
     httpSettings: {
       requireHttps: true
     }
-    identityProviders: {
-      azureActiveDirectory: {
-        enabled: true
-        registration: {
-          clientId: dashboardAuthClientId
-          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
-        }
-        validation: {
-          allowedAudiences: [
-            dashboardAuthClientId
-            'api://${dashboardAuthClientId}'
-          ]
-        }
-      }
-    }
+    identityProviders: entraIdProvider
     login: {
       tokenStore: {
         enabled: true

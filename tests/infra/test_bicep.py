@@ -189,15 +189,27 @@ def test_function_app_runs_on_flex_consumption_python_311_with_identity_deployme
     assert storage["authentication"]["type"] == "UserAssignedIdentity"
 
 
-def test_dashboard_sign_in_lets_unauthenticated_requests_through() -> None:
-    auth = parse("modules/function-app.bicep")["resources"]["authSettings"]["config"]["config"]
-    assert auth["name"] == "authsettingsV2"
-    properties = auth["properties"]
+def test_app_service_authentication_is_always_on_and_lets_unauthenticated_requests_through() -> None:
+    module = parse("modules/function-app.bicep")
+    auth = module["resources"]["authSettings"]
+    # Unconditional: only a running auth module strips x-ms-client-principal headers a caller forges.
+    assert "condition" not in auth["config"]
+    assert auth["config"]["name"] == "authsettingsV2"
+    properties = auth["config"]["properties"]
+    assert properties["platform"] == {"enabled": True}
     assert properties["globalValidation"] == {
         "requireAuthentication": False,
         "unauthenticatedClientAction": "AllowAnonymous",
     }
-    assert properties["identityProviders"]["azureActiveDirectory"]["enabled"] is True
+    assert properties["identityProviders"] == "entraIdProvider"
+    provider = module["variables"]["entraIdProvider"]["value"]["operator"]["operands"]
+    assert provider["condition"] == {
+        "function": {"type": "empty", "parameters": {"item_to_test": "dashboardAuthClientId"}}
+    }
+    assert provider["true_value"] == {}
+    entra = provider["false_value"]["azureActiveDirectory"]
+    assert entra["enabled"] is True
+    assert entra["registration"]["clientId"] == "dashboardAuthClientId"
 
 
 def test_no_service_accepts_keys() -> None:
