@@ -26,6 +26,10 @@ param acsDataLocation string = 'United States'
 @allowed(['AzureStorage', 'DurableTaskScheduler'])
 param durableBackend string = 'AzureStorage'
 
+@description('Replication of the app\'s storage account: Standard_LRS (every region) or Standard_ZRS (regions with availability zones).')
+@allowed(['Standard_LRS', 'Standard_ZRS'])
+param storageSku string = 'Standard_LRS'
+
 @description('Put the app in a virtual network and reach storage, Azure OpenAI and Document Intelligence over private endpoints only (their public access is then disabled).')
 param vnetEnabled bool = false
 
@@ -112,6 +116,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     privateOnly: vnetEnabled
+    skuName: storageSku
     containerNames: [
       containers.resumes
       containers.jobs

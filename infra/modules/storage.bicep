@@ -5,6 +5,9 @@ param name string
 param location string
 param tags object = {}
 param containerNames array
+@description('Replication: LRS deploys in every region; choose Standard_ZRS where the region has availability zones.')
+@allowed(['Standard_LRS', 'Standard_ZRS'])
+param skuName string = 'Standard_LRS'
 @description('Refuse public network access: the app then reaches the account over private endpoints (vnetEnabled).')
 param privateOnly bool = false
 
@@ -15,8 +18,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   kind: 'StorageV2'
   // checkov:skip=CKV_AZURE_35: public access is denied when privateOnly (vnetEnabled) is set; without a VNet (the default) Flex Consumption reaches the account over its public endpoint, shared keys are off and every caller is authorized by Entra ID RBAC
   // checkov:skip=CKV_AZURE_59: as for CKV_AZURE_35: disabled with vnetEnabled, otherwise the app's only path to its own storage; anonymous blob access and shared keys are both disabled
-  // checkov:skip=CKV_AZURE_206: zone-redundant (ZRS) replication is chosen; geo-replication would not help because a task hub cannot fail over to the read-only secondary region
-  sku: { name: 'Standard_ZRS' }
+  // checkov:skip=CKV_AZURE_206: LRS by default so the template deploys in regions without availability zones (STORAGE_SKU=Standard_ZRS where they exist); geo-replication would not help because a task hub cannot fail over to the read-only secondary
+  sku: { name: skuName }
   properties: {
     accessTier: 'Hot'
     allowBlobPublicAccess: false
