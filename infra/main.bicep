@@ -33,7 +33,7 @@ param storageSku string = 'Standard_LRS'
 @description('Put the app in a virtual network and reach storage, Azure OpenAI and Document Intelligence over private endpoints only (their public access is then disabled).')
 param vnetEnabled bool = false
 
-@description('Client id of the Entra ID app registration that signs recruiters in to the dashboard; empty leaves App Service Authentication off.')
+@description('Client id of the Entra ID app registration that signs recruiters in to the dashboard; empty: App Service Authentication runs with no provider, so nobody can sign in.')
 param dashboardAuthClientId string = ''
 
 @description('Chat model behind the AZURE_OPENAI_CHAT_DEPLOYMENT deployment.')
