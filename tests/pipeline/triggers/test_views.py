@@ -135,3 +135,45 @@ def test_screening_views() -> None:
     garbled = screening_view(_snapshot("Completed", None, {"shortlist": "nope"}))
     assert garbled["result"] is None
     assert BlobRef(container="a", name="b").path == "a/b"
+
+
+def test_every_view_conforms_to_the_models_the_openapi_description_publishes() -> None:
+    from triggers.openapi import CandidateView, ScreeningView
+
+    report = {
+        "instance_id": "job-a.abc",
+        "job_id": "job-a",
+        "outcome": "interviewed",
+        "stage": "completed",
+        "screening_score": 0.9,
+        "screening_decision": "advance",
+        "interview_overall": 4.2,
+        "recommendation": "hire",
+        "report_json": {"container": "reports", "name": "job-a.abc/report.json"},
+        "report_page": {"container": "reports", "name": "job-a.abc/report.html"},
+    }
+    interview = _snapshot(
+        "Running",
+        {"stage": "in_call", "progress": 0.5, "slot_start": "2026-03-03T10:00:00Z", "call_attempt": 1},
+        instance_id="job-a.abc.interview",
+        name="interview",
+    )
+    candidates = [
+        candidate_view(_snapshot("Pending", None, input={"job_id": "job-a"})),
+        candidate_view(_snapshot("Running", {"stage": "scheduling", "progress": 0.3}), interview=interview),
+        candidate_view(_snapshot("Completed", {"stage": "completed", "progress": 1.0}, report)),
+        candidate_view(_snapshot("Completed", None, report), blob_url=lambda ref: f"https://b/{ref.path}"),
+        candidate_view(_snapshot("Failed", {"stage": "screening", "progress": 0.2}, "[error:timeout] x")),
+        candidate_view(_snapshot("Terminated", {"stage": "awaiting_review", "progress": 0.4}, "filled")),
+        candidate_view(_snapshot("Running", {"stage": "dancing"})),
+    ]
+    screenings = [
+        screening_view(_snapshot("Running", {"stage": "screening", "progress": 0.5}, name="batch_screening")),
+        screening_view(_snapshot("Completed", None, {"job_id": "job-a", "shortlist": [], "outcomes": {}})),
+        screening_view(_snapshot("Failed", None, "[error:internal] x")),
+    ]
+
+    for view in candidates:
+        assert CandidateView.model_validate(view).model_dump(mode="json", by_alias=True) == view
+    for view in screenings:
+        assert ScreeningView.model_validate(view).id == view["id"]
