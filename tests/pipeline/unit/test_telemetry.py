@@ -247,3 +247,27 @@ def test_host_json_turns_on_opentelemetry_and_durable_distributed_tracing_v2() -
     assert tracing["version"] == "V2"
     assert tracing["traceInputsAndOutputs"] is False, "inputs carry candidates' contact details"
     load_host_config(REPO)
+
+
+def test_settings_telemetry_cannot_read_never_fail_the_activity(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.settings import reset_settings
+
+    monkeypatch.setenv("BUSINESS_HOURS_START", "18")
+    monkeypatch.setenv("BUSINESS_HOURS_END", "9")
+    reset_settings()
+    reset_telemetry()
+    try:
+        result = run_activity(
+            "measure",
+            {"instance_id": "job.2", "text": "abc"},
+            _Input,
+            _Output,
+            lambda data: _Output(length=len(data.text)),
+        )
+        assert result["length"] == 3
+        # Configured once, as off: the next activity does not try (and log) again.
+        assert configure_telemetry() == "off"
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+        reset_telemetry()
