@@ -175,20 +175,32 @@ def test_list_pages_through_a_job(hireflow: CliRun, live_host: LiveHost) -> None
     assert "status: one of" in err
 
 
+# Shaped like a candidate id (job id, a dot, a 24-hex-digit digest) but no such instance exists.
+UNKNOWN_CANDIDATE = "python-backend-engineer.000000000000000000000000"
+
+
 def test_an_unknown_candidate_is_a_404_with_the_apis_message(hireflow: CliRun) -> None:
-    code, out, err = hireflow("status", "no-such-candidate")
+    code, out, err = hireflow("status", UNKNOWN_CANDIDATE)
 
     assert code == EXIT_API_ERROR
     assert out == ""
-    assert "HTTP 404 candidate_not_found: no candidate 'no-such-candidate'" in err
+    assert f"HTTP 404 candidate_not_found: no candidate '{UNKNOWN_CANDIDATE}'" in err
 
-    code, out, err = hireflow("status", "no-such-candidate", "--json")
+    code, out, err = hireflow("status", UNKNOWN_CANDIDATE, "--json")
     assert code == EXIT_API_ERROR
     assert json.loads(out)["error"] == {
         "status": 404,
         "code": "candidate_not_found",
-        "message": "no candidate 'no-such-candidate'",
+        "message": f"no candidate '{UNKNOWN_CANDIDATE}'",
     }
+
+
+def test_a_malformed_candidate_id_is_a_400_naming_the_field(hireflow: CliRun) -> None:
+    code, out, err = hireflow("status", "no-such-candidate")
+
+    assert code == EXIT_API_ERROR
+    assert out == ""
+    assert "HTTP 400 invalid_request: not a candidate id" in err
 
 
 def test_an_unknown_job_and_a_missing_field_are_refused(hireflow: CliRun, live_host: LiveHost) -> None:
@@ -255,7 +267,7 @@ def test_python_dash_m_hireflow_runs_without_installation(live_host: LiveHost) -
         timeout=60,
     )
     unknown = subprocess.run(
-        [sys.executable, "-m", "hireflow", "status", "nobody"],
+        [sys.executable, "-m", "hireflow", "status", UNKNOWN_CANDIDATE],
         cwd=REPO,
         env=environment,
         capture_output=True,
