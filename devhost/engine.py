@@ -157,6 +157,15 @@ SCHEMA_V3 = 2
 AZURE_STORAGE_MAXIMUM_SHORT_TIMER = timedelta(days=6)
 AZURE_STORAGE_LONG_TIMER_INTERVAL = timedelta(days=3)
 AZURE_STORAGE_PROVIDER = "azurestorage"
+VERSION_MATCH_NONE = "None"
+VERSION_MATCH_STRICT = "Strict"
+VERSION_MATCH_CURRENT_OR_OLDER = "CurrentOrOlder"
+VERSION_MATCH_STRATEGIES = (VERSION_MATCH_NONE, VERSION_MATCH_STRICT, VERSION_MATCH_CURRENT_OR_OLDER)
+VERSION_FAILURE_REJECT = "Reject"
+VERSION_FAILURE_FAIL = "Fail"
+VERSION_FAILURE_STRATEGIES = (VERSION_FAILURE_REJECT, VERSION_FAILURE_FAIL)
+# The Durable Task Framework's words when an orchestration's version fails the host's versioning rules.
+VERSION_MISMATCH_REASON = "Orchestration version did not comply with Worker Versioning"
 DEFAULT_PAGE_SIZE = 100
 MAXIMUM_PAGE_SIZE = 1000
 MAX_MESSAGES_PER_EPISODE = 1000
@@ -327,6 +336,47 @@ def _timespan(span: timedelta) -> str:
     return f"{text}.{fraction * 10:07d}" if fraction else text
 
 
+def _enum_setting(value: Any, choices: tuple[str, ...]) -> str | None:
+    # .NET binds enum settings by name, ignoring case.
+    if value is None:
+        return None
+    wanted = str(value).strip().lower()
+    return next((choice for choice in choices if choice.lower() == wanted), None)
+
+
+def _system_version(text: str) -> tuple[int, ...] | None:
+    # System.Version.TryParse: two to four dot-separated non-negative Int32 components.
+    parts = text.strip().split(".")
+    if not 2 <= len(parts) <= 4 or not all(
+        part.strip().isascii() and part.strip().isdigit() for part in parts
+    ):
+        return None
+    numbers = tuple(int(part) for part in parts)
+    if any(number > 2**31 - 1 for number in numbers):
+        return None
+    # An absent build or revision is -1 in .NET, so "1.0" sorts before "1.0.0".
+    return numbers + (-1,) * (4 - len(numbers))
+
+
+def compare_versions(version: str, other: str) -> int:
+    """Compare orchestration versions as the Durable Task Framework does (``VersioningSettings``).
+
+    Empty versions are equal and older than any other; two .NET-style versions (``1.0``, ``2.1.3``) compare
+    numerically; anything else compares as text, ignoring case. Returns <0, 0 or >0.
+    """
+    if not version.strip() and not other.strip():
+        return 0
+    if not version.strip():
+        return -1
+    if not other.strip():
+        return 1
+    parsed, parsed_other = _system_version(version), _system_version(other)
+    if parsed is not None and parsed_other is not None:
+        return (parsed > parsed_other) - (parsed < parsed_other)
+    folded, folded_other = version.upper(), other.upper()
+    return (folded > folded_other) - (folded < folded_other)
+
+
 def _get_ignoring_case(section: Any, key: str) -> Any:
     # The host binds host.json to its options case-insensitively.
     if not isinstance(section, dict):
@@ -348,6 +398,11 @@ class DurableTaskSettings:
     default_version: str = ""
     maximum_short_timer: timedelta = AZURE_STORAGE_MAXIMUM_SHORT_TIMER
     long_timer_interval: timedelta = AZURE_STORAGE_LONG_TIMER_INTERVAL
+    # With a default version, the host runs only orchestrations whose version matches it: None (any),
+    # Strict (equal) or CurrentOrOlder (not newer, the default); others are rejected (their work waits for a
+    # host that matches) or, with versionFailureStrategy Fail, failed.
+    version_match_strategy: str = VERSION_MATCH_CURRENT_OR_OLDER
+    version_failure_strategy: str = VERSION_FAILURE_REJECT
 
     @classmethod
     def from_host_json(cls, app_dir: Path | None) -> DurableTaskSettings:
@@ -362,11 +417,31 @@ class DurableTaskSettings:
         section = _get_ignoring_case(_get_ignoring_case(document, "extensions"), "durableTask")
         version = _get_ignoring_case(section, "defaultVersion")
         provider = _get_ignoring_case(_get_ignoring_case(section, "storageProvider"), "type")
-        settings = cls(default_version="" if version is None else str(version))
+        settings = cls(
+            default_version="" if version is None else str(version),
+            version_match_strategy=_enum_setting(
+                _get_ignoring_case(section, "versionMatchStrategy"), VERSION_MATCH_STRATEGIES
+            )
+            or VERSION_MATCH_CURRENT_OR_OLDER,
+            version_failure_strategy=_enum_setting(
+                _get_ignoring_case(section, "versionFailureStrategy"), VERSION_FAILURE_STRATEGIES
+            )
+            or VERSION_FAILURE_REJECT,
+        )
         if provider is not None and str(provider).replace("_", "").lower() != AZURE_STORAGE_PROVIDER:
             settings.maximum_short_timer = timedelta(0)
             settings.long_timer_interval = timedelta(0)
         return settings
+
+    def version_verdict(self, version: str) -> str | None:
+        """Return None when this host runs an orchestration of ``version``, else the failure strategy."""
+        if not self.default_version or self.version_match_strategy == VERSION_MATCH_NONE:
+            return None
+        if self.version_match_strategy == VERSION_MATCH_STRICT:
+            matches = version == self.default_version
+        else:
+            matches = compare_versions(version, self.default_version) <= 0
+        return None if matches else self.version_failure_strategy
 
     def context_fields(self) -> str:
         """Return the tail of an episode's context JSON: replay schema and timer limits, as the host sends."""
@@ -436,6 +511,8 @@ class Instance:
     output: str | None = None
     custom_status: str | None = None
     parent: dict[str, Any] | None = None
+    # The version its ExecutionStarted carries (kept here so each episode need not parse history for it).
+    version: str = ""
     history: list[str] = field(default_factory=list)
     replay_history: list[str] = field(default_factory=list)
     completed_ids: set[int] = field(default_factory=set)
@@ -691,6 +768,8 @@ class Engine:
                 instance.load_engine_state(state)
                 for text in instance.history:
                     event = json.loads(text)
+                    if event.get("EventType") == EXECUTION_STARTED:
+                        instance.version = str(event.get("Version") or "")
                     completed = self._completion_key(event)
                     if completed is not None:
                         instance.completed_ids.add(completed)
@@ -706,8 +785,12 @@ class Engine:
                 entity.inbox.append(message)
                 self._ready[target] = None
             elif target in self._instances:
-                self._instances[target].inbox.append(message)
-                self._mark_ready(self._instances[target])
+                instance = self._instances[target]
+                event = message.body.get("event") or {}
+                if event.get("EventType") == EXECUTION_STARTED and not instance.history:
+                    instance.version = str(event.get("Version") or "")
+                instance.inbox.append(message)
+                self._mark_ready(instance)
         self._msg_ids = itertools.count(last_msg + 1)
         for timer_key, _instance_id, fire_at, body in store.load_timers():
             instance_id, execution_id, timer_id = json.loads(body)
@@ -1208,6 +1291,19 @@ class Engine:
         return None
 
     def _orchestration_episode(self, instance: Instance, batch: Batch, effects: _Effects) -> None:
+        verdict = self.durable_settings.version_verdict(instance.version)
+        if verdict == VERSION_FAILURE_REJECT:
+            # As the framework abandons such a work item, its messages stay queued for a host whose version
+            # matches (devhost started again with another defaultVersion); a new message looks again.
+            logger.warning(
+                "instance %s has version %r, which this host (defaultVersion %r, versionMatchStrategy %s) "
+                "does not run; its work waits for a host whose version matches",
+                instance.instance_id,
+                instance.version,
+                self.durable_settings.default_version,
+                self.durable_settings.version_match_strategy,
+            )
+            return
         messages = instance.inbox[:MAX_MESSAGES_PER_EPISODE]
         del instance.inbox[: len(messages)]
         start: dict[str, Any] | None = None
@@ -1289,6 +1385,11 @@ class Engine:
         state: dict[str, Any] = {}
         error: str | None = None
         details = ""
+        if self.durable_settings.version_verdict(instance.version) == VERSION_FAILURE_FAIL:
+            instance.updated = now.timestamp()
+            self._fail(instance, "", "VersionMismatch", appended, timestamp, batch, VERSION_MISMATCH_REASON)
+            batch.instances[instance.instance_id] = instance.row()
+            return
         if orchestrator is None:
             error = f"The orchestrator function '{instance.name}' doesn't exist."
         else:
@@ -1625,9 +1726,16 @@ class Engine:
         )
 
     def _fail(
-        self, instance: Instance, error: str, details: str, appended: list[str], timestamp: str, batch: Batch
+        self,
+        instance: Instance,
+        error: str,
+        details: str,
+        appended: list[str],
+        timestamp: str,
+        batch: Batch,
+        reason: str | None = None,
     ) -> None:
-        reason = f"Orchestrator function '{instance.name}' failed: {error}"
+        reason = reason or f"Orchestrator function '{instance.name}' failed: {error}"
         appended.append(
             _played(
                 json.dumps(
@@ -1806,6 +1914,7 @@ class Engine:
             created=now,
             updated=now,
             parent=parent,
+            version=version or "",
         )
         self._instances[instance_id] = instance
         self._warn_if_large(input_, "orchestration input", name, instance_id)

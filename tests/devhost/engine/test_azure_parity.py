@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -22,6 +23,7 @@ from devhost.engine import (
     TIMER_FIRED,
     DurableTaskSettings,
     _timespan,
+    compare_versions,
 )
 from devhost.testing import DurableTestHost
 
@@ -72,12 +74,66 @@ def test_children_get_the_default_version_unless_the_call_names_one(host: Durabl
 
 
 def test_a_child_does_not_inherit_its_parents_explicit_version(host: DurableTestHost) -> None:
-    status, body, _ = http_json(
-        f"{host.base_url}{API}/orchestrators/versioned_parent/elder?version=9.0", method="POST"
-    )
+    url = f"{host.base_url}{API}/orchestrators/versioned_parent/elder?version=1.0"
+    status, body, _ = http_json(url, method="POST")
     assert status == 202, body
     result = host.run_until_complete("elder")
-    assert result.output == {"parent": "9.0", "default": "2.0", "pinned": "1.5", "retried": "1.7"}
+    assert result.output == {"parent": "1.0", "default": "2.0", "pinned": "1.5", "retried": "1.7"}
+
+
+def test_a_newer_version_than_the_hosts_waits_for_a_matching_host(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with DurableTestHost(VERSIONS_APP, data_dir=store) as older_host:
+        current = older_host.start("report_version", instance_id="current")
+        older_host.run_until_idle()
+        assert older_host.status(current).runtime_status == "Completed"  # its own 2.0 runs
+        # CurrentOrOlder + Reject (the defaults): a newer version's work is left queued and nothing runs.
+        future = older_host.run(older_host.engine.start_new("report_version", "v3", None, "3.0"))
+        older_host.run_until_idle()
+        assert older_host.status(future).runtime_status == "Pending"
+        assert older_host.history(future) == []
+    # The same app deployed with defaultVersion 3.0 picks the queued work up.
+    newer_app = tmp_path / "newer"
+    newer_app.mkdir()
+    shutil.copy(VERSIONS_APP, newer_app / "function_app.py")
+    (newer_app / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"durableTask": {"defaultVersion": "3.0"}}})
+    )
+    with DurableTestHost(newer_app / "function_app.py", data_dir=store) as newer_host:
+        assert newer_host.run_until_complete("v3").output == "3.0"
+
+
+def test_fail_strategy_and_strict_matching_fail_the_instance_in_the_frameworks_words() -> None:
+    with DurableTestHost(VERSIONS_APP) as strict_host:
+        strict_host.engine.durable_settings.version_match_strategy = "Strict"
+        strict_host.engine.durable_settings.version_failure_strategy = "Fail"
+        instance_id = strict_host.run(strict_host.engine.start_new("report_version", "older", None, "1.0"))
+        result = strict_host.run_until_complete(instance_id)
+        assert result.runtime_status == "Failed"
+        assert result.output == "Orchestration version did not comply with Worker Versioning"
+        assert strict_host.run_until_complete(strict_host.start("report_version")).output == "2.0"
+
+
+@pytest.mark.parametrize(
+    ("version", "other", "sign"),
+    [
+        ("1.0.0", "1.0.0", 0),
+        ("1.1.0", "1.0.0", 1),
+        ("1.0.0", "1.1.0", -1),
+        ("1", "1", 0),
+        ("2", "1", 1),
+        ("1", "2", -1),
+        ("", "1", -1),
+        ("1", "", 1),
+        ("", "", 0),
+        ("10.0", "9.0", 1),  # numeric, not text, when both are .NET versions
+        ("1.0", "1.0.0", -1),  # an absent build number sorts first, as System.Version does
+        ("V2-release", "v10-release", 1),  # text, ignoring case
+    ],
+)
+def test_versions_compare_as_the_framework_compares_them(version: str, other: str, sign: int) -> None:
+    result = compare_versions(version, other)
+    assert (result > 0) - (result < 0) == sign
 
 
 def test_start_with_a_version_through_the_sdk_client_and_the_http_api(host: DurableTestHost) -> None:
@@ -109,13 +165,21 @@ def test_default_version_and_provider_are_read_from_host_json(tmp_path: Path) ->
             {
                 "version": "2.0",
                 "extensions": {
-                    "DurableTask": {"defaultVersion": "3.1", "storageProvider": {"type": "azureManaged"}}
+                    "DurableTask": {
+                        "defaultVersion": "3.1",
+                        "versionMatchStrategy": "strict",
+                        "versionFailureStrategy": "FAIL",
+                        "storageProvider": {"type": "azureManaged"},
+                    }
                 },
             }
         )
     )
     settings = DurableTaskSettings.from_host_json(tmp_path)
     assert settings.default_version == "3.1"
+    assert (settings.version_match_strategy, settings.version_failure_strategy) == ("Strict", "Fail")
+    assert DurableTaskSettings().version_match_strategy == "CurrentOrOlder"
+    assert DurableTaskSettings().version_failure_strategy == "Reject"
     assert settings.maximum_short_timer == timedelta(0)
     assert settings.long_timer_interval == timedelta(0)
     assert DurableTaskSettings.from_host_json(tmp_path / "absent") == DurableTaskSettings()
