@@ -33,6 +33,9 @@ from urllib.request import Request, urlopen
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrators.candidate_pipeline import ORCHESTRATOR_NAME as CANDIDATE_PIPELINE
+from orchestrators.identity import job_instance_prefix
+from orchestrators.steps import as_json_value
 from shared.logging import get_logger
 from shared.settings import get_settings
 from triggers import dashboard_data as data
@@ -288,21 +291,22 @@ async def _jobs_page(req: func.HttpRequest, client: Any, context: PageContext) -
     summaries = []
     waiting = 0
     for job in jobs:
-        statuses = await client.get_status_by(instance_id_prefix=f"{job.job_id}.")
+        statuses = await client.get_status_by(instance_id_prefix=job_instance_prefix(job.job_id))
         counts = {"total": 0, "running": 0, "awaiting_review": 0, "finished": 0}
         for status in statuses:
-            if not status or status.name != "candidate_pipeline":
+            if not status or status.name != CANDIDATE_PIPELINE:
                 continue
-            counts["total"] += 1
             runtime = str(getattr(status.runtime_status, "value", status.runtime_status))
-            custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-            if runtime in ("Running", "Pending", "Suspended"):
-                counts["running"] += 1
-                if custom.get("stage") == "awaiting_review":
-                    counts["awaiting_review"] += 1
-            else:
-                counts["finished"] += 1
-        waiting += counts["awaiting_review"]
+            custom = as_json_value(status.custom_status)
+            running = runtime in ("Running", "Pending", "Suspended")
+            if running and isinstance(custom, dict) and custom.get("stage") == "awaiting_review":
+                waiting += 1  # the queue holds a batch's candidates too
+            if ".batch-" in str(status.instance_id):
+                continue  # a batch's candidates are counted on its screening, as the job's table lists them
+            counts["total"] += 1
+            counts["running" if running else "finished"] += 1
+            if running and isinstance(custom, dict) and custom.get("stage") == "awaiting_review":
+                counts["awaiting_review"] += 1
         summaries.append((job.job_id, job.title, counts))
     return "Jobs", jobs_body(summaries, waiting), "jobs"
 

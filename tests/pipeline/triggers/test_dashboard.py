@@ -165,6 +165,13 @@ def test_every_page_shows_a_hostile_name_as_text_under_a_strict_policy(harness: 
         assert "<script>" not in body.replace(
             '<script src="/api/dashboard/assets/app.js" defer></script>', ""
         )
+    home = (
+        _call(h, "dashboard_home", _request("GET", "dashboard", headers=_signed_in_headers()))
+        .get_body()
+        .decode()
+    )
+    assert "1 candidate(s) awaiting review" in home
+    assert '<td data-label="Awaiting review">1</td>' in home
 
 
 def test_the_first_page_sets_the_csrf_cookie_its_forms_carry(harness: Harness) -> None:
