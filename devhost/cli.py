@@ -23,7 +23,7 @@ from devhost.clock import Clock
 from devhost.engine import Engine
 from devhost.functions import LOCAL_SETTINGS_FILE, AppLoadError, FunctionIndex, load_app
 from devhost.host_config import HostConfigError
-from devhost.keys import HostKeys
+from devhost.keys import HostKeys, KeysFileError
 from devhost.server import (
     DEFAULT_MAX_BODY_BYTES,
     HOST_KEYS,
@@ -296,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         asyncio.run(run_host(index, engine, options, on_ready=on_ready))
+    except KeysFileError as error:
+        print(f"devhost: {error}", file=sys.stderr)
+        return EXIT_LOAD_FAILED
     except OSError as error:
         print(f"devhost: cannot serve on {args.host}:{port}: {error}", file=sys.stderr)
         return EXIT_LOAD_FAILED

@@ -70,12 +70,39 @@ class HostKeys:
         return any(results)
 
 
+class KeysFileError(ValueError):
+    """The keys file exists but is not one devhost wrote; the message says why, never what it holds."""
+
+
+def _read_keys_file(path: Path) -> dict[str, object]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        # The parser's message quotes no content, only positions; still, say as little as needed.
+        raise KeysFileError(
+            f"{path} is not a keys file devhost can read ({type(error).__name__}); remove it to have new "
+            "keys generated"
+        ) from error
+    sections = ("functionKeys", "systemKeys")
+    if not isinstance(document, dict) or any(
+        not isinstance(document.get(section) or {}, dict) for section in sections
+    ):
+        raise KeysFileError(
+            f"{path} is not a keys file devhost can read (expected masterKey, functionKeys and systemKeys); "
+            "remove it to have new keys generated"
+        )
+    return document
+
+
 def load_or_create_keys(data_dir: Path) -> HostKeys:
-    """Read the keys file of ``data_dir``, creating it (mode 0600) with fresh keys the first time."""
+    """Read the keys file of ``data_dir``, creating it (mode 0600) with fresh keys the first time.
+
+    Raises ``KeysFileError`` when the file exists but cannot be read as devhost's keys.
+    """
     path = data_dir / KEYS_FILE
     document: dict[str, object] = {}
     if path.is_file():
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = _read_keys_file(path)
     master = str(document.get("masterKey") or _new_key())
     function_keys = {str(k): str(v) for k, v in dict(document.get("functionKeys") or {}).items()}  # type: ignore[call-overload]
     function_keys.setdefault("default", _new_key())

@@ -1,13 +1,15 @@
 """--require-keys: function, admin and system keys from the data dir; request size limit."""
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devhost.keys import KEYS_FILE, load_or_create_keys
-from tests.devhost.host.support import InProcessHost, call, in_process_host
+from devhost.keys import KEYS_FILE, KeysFileError, load_or_create_keys
+from tests.devhost.host.support import APPS, REPO_ROOT, InProcessHost, call, in_process_host
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +131,49 @@ def test_the_rpc_path_is_private_to_the_running_host(keyed_host: InProcessHost) 
     assert call("GET", binding["rpcBaseUrl"] + "instances").status == 200
     guessed = keyed_host.url("/runtime/webhooks/durabletask/rpc/guess/instances")
     assert call("GET", guessed).status == 404
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"masterKey": "SECRET-half-written', '["SECRET-not-an-object"]', '{"functionKeys": "SECRET-flat"}'],
+    ids=["truncated", "array", "wrong-shape"],
+)
+def test_an_unreadable_keys_file_is_refused_without_showing_its_content(tmp_path: Path, content: str) -> None:
+    (tmp_path / KEYS_FILE).write_text(content)
+
+    with pytest.raises(KeysFileError) as raised:
+        load_or_create_keys(tmp_path)
+
+    assert str(tmp_path / KEYS_FILE) in str(raised.value)
+    assert "SECRET" not in str(raised.value)
+    assert (tmp_path / KEYS_FILE).read_text() == content  # left as it was, for its owner to look at
+
+
+@pytest.mark.subprocess
+def test_start_with_an_unreadable_keys_file_exits_non_zero_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / KEYS_FILE).write_text('{"masterKey": "SECRET-half-written')
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app",
+            str(APPS / "host_http" / "function_app.py"),
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+            "--require-keys",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert f"devhost: {tmp_path / KEYS_FILE} is not a keys file devhost can read" in result.stderr
+    assert "SECRET" not in result.stdout + result.stderr
