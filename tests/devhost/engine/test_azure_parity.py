@@ -374,3 +374,24 @@ async def list_every_instance(client: Any, prefix: str) -> list[str]:
 def test_an_app_pages_through_its_durable_client_binding(crowded: DurableTestHost) -> None:
     listed = crowded.run(list_every_instance(crowded.client(), "page-"))
     assert Counter(listed) == Counter(f"page-{i:03d}" for i in range(250))
+
+
+def test_a_cancelled_long_deadline_chains_on_to_its_end_as_the_sdk_makes_it(host: DurableTestHost) -> None:
+    instance_id = host.start("long_deadline")
+    host.raise_event(instance_id, "answer", "yes")
+    # SDK 1.7's long timer ignores cancel() between legs: each leg that fires schedules the next until the
+    # deadline, on Azure as here. The orchestration meanwhile waits for its next event, undisturbed.
+    host.run_until_idle()
+    assert len(timer_pairs(host, instance_id)) == 4
+    assert host.status(instance_id).runtime_status == "Running"
+    host.raise_event(instance_id, "follow_up", "ok")
+    assert host.run_until_complete(instance_id).output == {"answer": "yes", "follow_up": "ok"}
+
+
+def test_a_long_deadline_with_no_event_times_out_after_two_weeks(host: DurableTestHost) -> None:
+    instance_id = host.start("long_deadline")
+    result = host.run_until_complete(instance_id)
+    started = _parse(host.history(instance_id)[0]["Timestamp"])
+    assert result.output["answer"] is None
+    assert timedelta(days=14) <= datetime.fromisoformat(result.output["timed_out_at"]) - started
+    assert len(timer_pairs(host, instance_id)) == 4

@@ -37,3 +37,16 @@ def long_wait(context: df.DurableOrchestrationContext):
     started = context.current_utc_datetime
     yield context.create_timer(started + timedelta(days=days))
     return {"started": started.isoformat(), "resumed": context.current_utc_datetime.isoformat()}
+
+
+@app.orchestration_trigger(context_name="context")
+def long_deadline(context: df.DurableOrchestrationContext):
+    """Wait for an event with a two-week deadline; when the event wins, cancel the deadline and go on."""
+    deadline = context.create_timer(context.current_utc_datetime + timedelta(days=14))
+    answer = context.wait_for_external_event("answer")
+    winner = yield context.task_any([answer, deadline])
+    if winner == answer:
+        deadline.cancel()
+        follow_up = yield context.wait_for_external_event("follow_up")
+        return {"answer": answer.result, "follow_up": follow_up}
+    return {"answer": None, "timed_out_at": context.current_utc_datetime.isoformat()}
