@@ -38,9 +38,11 @@ __all__ = [
     "instance_for_server_call",
     "interview_incomplete_reason",
     "load_job",
+    "question_flow_stages",
     "record_call",
     "record_call_sighting",
     "record_interview_incomplete",
+    "record_question_flow_stage",
     "reset_storage",
     "sighted_calls",
     "upload_bytes",
@@ -278,8 +280,29 @@ def interview_incomplete_reason(instance_id: str, call_connection_id: str) -> st
         return None
 
 
+def record_question_flow_stage(instance_id: str, call_connection_id: str, stage: str) -> None:
+    """Note that the question flow on a call reached ``stage`` (``started``, ``closing``)."""
+    upload_if_absent(
+        get_settings().artifacts_container,
+        f"{_call_progress_prefix(instance_id, call_connection_id)}{stage}",
+        b"",
+        content_type="text/plain",
+    )
+
+
+def question_flow_stages(instance_id: str, call_connection_id: str) -> set[str]:
+    """Every stage noted for a call's question flow (``incomplete`` when it gave up), in one listing."""
+    prefix = _call_progress_prefix(instance_id, call_connection_id)
+    container = container_client(get_settings().artifacts_container)
+    return {blob.name.removeprefix(prefix) for blob in container.list_blobs(name_starts_with=prefix)}
+
+
+def _call_progress_prefix(instance_id: str, call_connection_id: str) -> str:
+    return f"{instance_id}/calls/{hashlib.sha256(call_connection_id.encode()).hexdigest()}."
+
+
 def _incomplete_blob(instance_id: str, call_connection_id: str) -> str:
-    return f"{instance_id}/calls/{hashlib.sha256(call_connection_id.encode()).hexdigest()}.incomplete"
+    return f"{_call_progress_prefix(instance_id, call_connection_id)}incomplete"
 
 
 def _sightings_prefix(operation_context: str) -> str:

@@ -12,8 +12,9 @@ Events (CloudEvents, posted as an array):
 
 - ``CallConnected`` → ``CallConnected`` on the instance (it then starts the recording); the call is also
   noted as seen for its operation context, so a re-run of a placing that crashed can find it.
-- ``CreateCallFailed`` → ``CallFailed``; ``CallDisconnected`` → ``CallEnded`` (its reason starts with
-  ``interview_incomplete:`` when the question flow had to give up on the call).
+- ``CreateCallFailed`` → ``CallFailed``; ``CallDisconnected`` → ``CallEnded``, whose reason starts with
+  ``interview_incomplete:`` when the interview ended early: the question flow had to give up on the call, or
+  the call ended after the first question and before the closing line (the flow notes both stages).
 - ``RecordingStateChanged`` to ``active`` → the first question is asked: questions start only once the
   recording runs, so every answer is on it.
 - ``RecognizeCompleted`` / ``RecognizeFailed`` / ``PlayCompleted`` / ``PlayFailed`` of question *i* → question
@@ -51,7 +52,13 @@ from shared.acs_auth import (
 )
 from shared.logging import get_logger
 from shared.models import CallConnected, CallEnded, CallFailed, EventName
-from shared.storage import interview_incomplete_reason, record_call_sighting, record_interview_incomplete
+from shared.storage import (
+    interview_incomplete_reason,
+    question_flow_stages,
+    record_call_sighting,
+    record_interview_incomplete,
+    record_question_flow_stage,
+)
 
 LOGGER = get_logger("hireflow.triggers.acs")
 
@@ -173,9 +180,10 @@ async def with_transient_retries(what: str, operation: Callable[[], T]) -> T:
 class QuestionFlow:
     """Drives one connected call through the questions with the ACS SDK, retrying transient errors."""
 
-    def __init__(self, call_connection_id: str) -> None:
+    def __init__(self, instance_id: str, call_connection_id: str) -> None:
         from shared.clients import call_automation_client
 
+        self.instance_id = instance_id
         self.call_connection_id = call_connection_id
         self._connection = call_automation_client().get_call_connection(call_connection_id)
 
@@ -186,6 +194,8 @@ class QuestionFlow:
         if index >= len(questions):
             await self.close()
             return
+        if index == 0:
+            await self._note_stage("started")
         properties = await with_transient_retries("get call properties", self._connection.get_call_properties)
         targets = properties.targets
         if not targets:
@@ -207,12 +217,22 @@ class QuestionFlow:
         """Say goodbye; the ``PlayCompleted`` of this line hangs up."""
         from azure.communication.callautomation import TextSource
 
+        await self._note_stage("closing")
         await with_transient_retries(
             "play the closing line",
             lambda: self._connection.play_media_to_all(
                 TextSource(text=CLOSING_LINE, voice_name=VOICE_NAME), operation_context=CLOSING_CONTEXT
             ),
         )
+
+    async def _note_stage(self, stage: str) -> None:
+        # Bookkeeping for the interview's report; a storage hiccup must not stop the interview itself.
+        try:
+            await asyncio.to_thread(
+                record_question_flow_stage, self.instance_id, self.call_connection_id, stage
+            )
+        except Exception:
+            LOGGER.exception("could not note stage %s of the question flow on %s", stage, self.instance_id)
 
     async def hang_up(self) -> None:
         """End the call for everyone (the recording ends with it); a call already gone counts as ended."""
@@ -244,7 +264,7 @@ async def drive_questions(
         return
     flow: QuestionFlow | None = None
     try:
-        flow = QuestionFlow(call_connection_id)
+        flow = QuestionFlow(instance_id, call_connection_id)
         if step == "hang_up":
             await flow.hang_up()
             return
@@ -252,6 +272,11 @@ async def drive_questions(
         questions = await asyncio.to_thread(interview_questions, instance_id)
         await flow.ask(questions, step)
     except Exception as error:
+        if _call_is_gone(error):
+            # The candidate hung up while the flow was going on: nothing to hang up, and the call's end
+            # (before its closing line) already marks the interview incomplete.
+            LOGGER.info("the call on %s ended while the question flow was going on", instance_id)
+            return
         # A flow that cannot go on must not hold the line open: hanging up ends the call and the recording.
         # The reason is kept so the interview says it ended early instead of passing as complete.
         LOGGER.exception("question flow failed on %s; hanging up", instance_id)
@@ -265,6 +290,22 @@ async def drive_questions(
                 await flow.hang_up()
             except Exception:
                 LOGGER.exception("hang up failed on %s", instance_id)
+
+
+# ACS's answer to a media action on a call that is no longer established.
+_CALL_NOT_ESTABLISHED = "8501"
+
+
+def _call_is_gone(error: BaseException) -> bool:
+    """Return True when ACS refused an action because the call has ended (404, or 400 with code 8501)."""
+    from azure.core.exceptions import HttpResponseError
+
+    if not isinstance(error, HttpResponseError):
+        return False
+    if error.status_code == 404:
+        return True
+    details = getattr(error, "error", None)
+    return error.status_code == 400 and getattr(details, "code", None) == _CALL_NOT_ESTABLISHED
 
 
 _QUESTION_FLOW_EVENTS = frozenset(
@@ -317,11 +358,25 @@ def instance_event_for(event_name: str, data: dict[str, Any]) -> tuple[str, dict
     return None
 
 
+def interview_end_reason(instance_id: str, call_connection_id: str) -> str | None:
+    """Why the interview on this call ended early, or None when it ran to its closing line (or never began).
+
+    Early means the question flow gave up on the call, or the call ended (the candidate hung up, the call
+    outlived its maximum) after the first question and before the closing line.
+    """
+    stages = question_flow_stages(instance_id, call_connection_id)
+    if "incomplete" in stages:
+        return interview_incomplete_reason(instance_id, call_connection_id)
+    if "started" in stages and "closing" not in stages:
+        return "the call ended before the last question was answered"
+    return None
+
+
 def _note_incomplete(instance_id: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Prefix a ``CallEnded`` reason with why the question flow gave up on that call, if it did."""
+    """Prefix a ``CallEnded`` reason with why the interview on that call ended early, if it did."""
     if name != EventName.CALL_ENDED.value:
         return body
-    reason = interview_incomplete_reason(instance_id, str(body["call_connection_id"]))
+    reason = interview_end_reason(instance_id, str(body["call_connection_id"]))
     if reason is None:
         return body
     ended = CallEnded.model_validate(body)

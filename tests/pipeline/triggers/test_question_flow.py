@@ -7,6 +7,7 @@ the recording runs, then a closing line is played and the call is hung up.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,18 +23,26 @@ from shared.settings import get_settings, reset_settings
 from shared.storage import interview_incomplete_reason, load_job
 from tests.pipeline.triggers.conftest import JOB_ID, TriggerHarness
 from triggers import acs_callbacks
-from triggers.acs_callbacks import CLOSING_LINE, FLOW_SLEEP, with_transient_retries
+from triggers.acs_callbacks import CLOSING_LINE, FLOW_SLEEP, interview_end_reason, with_transient_retries
 
 pytestmark = pytest.mark.azurite
 
 Harness = Callable[..., TriggerHarness]
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 PERSONA_NUMBER = "+14255550201"
+HANGS_UP_EARLY_NUMBER = "+14255550299"
 
 
 @pytest.fixture(scope="module")
-def emulators() -> Iterator[EmulatorThread]:
-    options = EmulatorOptions(personas=SAMPLES / "personas.json", recording_ready_delay_s=0.0)
+def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorThread]:
+    personas = json.loads((SAMPLES / "personas.json").read_text(encoding="utf-8"))
+    personas["personas"][HANGS_UP_EARLY_NUMBER] = {
+        "behaviour": "hangs_up_early",
+        "hang_up_after_questions": 1,
+    }
+    path = tmp_path_factory.mktemp("personas") / "personas.json"
+    path.write_text(json.dumps(personas), encoding="utf-8")
+    options = EmulatorOptions(personas=path, recording_ready_delay_s=0.0)
     with emulators_in_thread(options) as running:
         yield running
 
@@ -88,6 +97,7 @@ def _interview_call(
     instance_id: str,
     *,
     start_recording: Callable[[Callable[[], object]], None],
+    number: str = PERSONA_NUMBER,
 ) -> str:
     """Place a call whose callbacks reach the function, record it once connected, wait until it ends.
 
@@ -108,7 +118,7 @@ def _interview_call(
         )
         client = call_automation_client()
         created = client.create_call(
-            PhoneNumberIdentifier(PERSONA_NUMBER),
+            PhoneNumberIdentifier(number),
             callback,
             source_caller_id_number=PhoneNumberIdentifier(get_settings().acs_caller_phone_number),
         )
@@ -154,6 +164,21 @@ def test_questions_are_asked_after_recording_starts_then_the_call_ends(
     assert _lines(emulators, call_id, "interviewer") == [*questions, CLOSING_LINE]
     assert len(_lines(emulators, call_id, "candidate")) >= len(questions)
     assert interview_incomplete_reason(instance_id, call_id) is None
+    assert interview_end_reason(instance_id, call_id) is None
+
+
+def test_a_candidate_who_hangs_up_early_leaves_an_incomplete_interview(
+    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness()
+    _point_at(emulators, monkeypatch)
+    instance_id = f"{JOB_ID}.hangsup.interview"
+    call_id = _interview_call(h, emulators, instance_id, start_recording=_send, number=HANGS_UP_EARLY_NUMBER)
+
+    assert CLOSING_LINE not in _lines(emulators, call_id, "interviewer")
+    assert (
+        interview_end_reason(instance_id, call_id) == "the call ended before the last question was answered"
+    )
 
 
 def _set_faults(emulators: EmulatorThread, spec: str, *, seed: int | None = None) -> None:
@@ -200,6 +225,7 @@ def test_transient_acs_errors_in_the_question_flow_are_retried_honouring_retry_a
     assert len(waits) == injected  # each throttled request waited once, then went through
     assert set(waits) == {0.25}  # as long as the service's retry-after-ms asked
     assert interview_incomplete_reason(instance_id, call_id) is None
+    assert interview_end_reason(instance_id, call_id) is None
 
 
 @pytest.mark.usefixtures("no_faults_after")
@@ -230,3 +256,4 @@ def test_a_flow_that_cannot_go_on_hangs_up_and_marks_the_interview_incomplete(
     assert reason is not None
     assert reason.startswith("the question flow stopped after")
     assert "HttpResponseError" in reason or "ServiceResponseError" in reason
+    assert interview_end_reason(instance_id, call_id) == reason
