@@ -102,7 +102,7 @@ NOTICES = {
 }
 """Messages a redirect may ask a page to show, by code: no free text from a URL is ever shown."""
 
-KEPT_FIELDS = ("note", "reason")
+KEPT_FIELDS = ("note", "reason", "name", "email", "phone", "time_zone")
 """Free text a refused action shows back to the person who typed it."""
 
 _LEDGER = TicketLedger()

@@ -408,3 +408,88 @@ def test_filters_treat_a_failed_instance_as_failed_not_running() -> None:
     assert [r.id for r in filter_rows(rows, stage="awaiting_review", outcome="interviewed")] == []
     assert intake_path("python-backend-engineer/" + "a" * 32 + ".pdf") == "upload"
     assert intake_path("python-backend-engineer/eve.pdf") == "blob"
+
+
+def _action(h: TriggerHarness, instance_id: str, action: str, form: dict[str, str]) -> func.HttpResponse:
+    request = _request(
+        "POST",
+        f"dashboard/candidates/{instance_id}/{action}",
+        headers={**_signed_in_headers(), "origin": ORIGIN},
+        route={"instance_id": instance_id, "action": action},
+        form={"csrf_token": CSRF, **form},
+    )
+    return _call(h, "dashboard_candidate_action", request)
+
+
+def test_withdraw_and_cancel_reach_the_pipeline(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    withdrawn = _hostile_candidate(h)
+    h.upload_resume(f"{JOB_ID}/second.pdf")
+    h.http(
+        "submit_candidate",
+        "POST",
+        f"jobs/{JOB_ID}/candidates",
+        body={"name": "Second", "resume_blob": f"{JOB_ID}/second.pdf"},
+        route={"job_id": JOB_ID},
+    )
+    cancelled = candidate_instance_id(JOB_ID, f"{JOB_ID}/second.pdf")
+    h.wait_for(lambda: h.stage(cancelled) == "awaiting_review", what="the second review")
+
+    withdraw = _action(h, withdrawn, "withdraw", {"reason": "took another offer"})
+    cancel = _action(h, cancelled, "cancel", {})
+
+    assert withdraw.status_code == 303
+    assert withdraw.headers["Location"].endswith("notice=withdrawn")
+    assert cancel.status_code == 303
+    assert cancel.headers["Location"].endswith("notice=cancelled")
+    h.wait_for(lambda: h.stage(withdrawn) == "withdrawn", what="the withdrawal")
+    assert _raised(h, withdrawn, "CandidateWithdrew") == 1
+    h.wait_for(
+        lambda: h.host.engine.status(cancelled, show_input=False)["runtimeStatus"] == "Terminated",
+        what="the cancellation",
+    )
+    page = _page(h, "candidates", cancelled).get_body().decode()
+    assert "cancelled from the dashboard by local recruiter" in page
+
+
+def test_an_upload_of_the_wrong_type_is_refused_with_the_apis_words(harness: Harness) -> None:
+    h = harness()
+    body, content_type = _upload_body(
+        {"csrf_token": CSRF, "job_id": JOB_ID, "name": "Ada"}, "resume.txt", b"plain text"
+    )
+    request = func.HttpRequest(
+        method="POST",
+        url=f"{ORIGIN}/api/dashboard/actions/upload",
+        headers={
+            **_signed_in_headers(),
+            "origin": ORIGIN,
+            "content-type": content_type,
+            "content-length": str(len(body)),
+        },
+        params={},
+        route_params={"action": "upload"},
+        body=body,
+    )
+
+    response = _call(h, "dashboard_action", request)
+
+    assert response.status_code == 415
+    page = response.get_body().decode()
+    assert "resume type &#x27;.txt&#x27; is not supported" in page
+    assert ">Ada</textarea>" in page  # what was typed comes back
+
+
+def _upload_body(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
+    boundary = "dashboardtestboundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="resume"; filename="{filename}"\r\n'
+        "Content-Type: text/plain\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
