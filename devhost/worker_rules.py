@@ -121,7 +121,8 @@ def check_functions(functions: Iterable[func.Function]) -> None:
 def host_refusals(functions: Iterable[func.Function]) -> list[Refusal]:
     """Return what the Functions host refuses once the worker indexed the app, in its words.
 
-    The host checks each function's name and, for HTTP triggers, the route: nothing under its own ``admin``
+    The host checks each function's name, its binding names (unique) and, for HTTP triggers, the
+    route: nothing under its own ``admin``
     space, no route shared with another function for an overlapping method, and a template its router can
     parse. On Azure the function is then "in error" and never runs while the others do; devhost refuses
     the app instead, so the mistake is seen before deploying.
@@ -146,6 +147,10 @@ def host_refusals(functions: Iterable[func.Function]) -> list[Refusal]:
 
         if _FUNCTION_NAME.fullmatch(name) is None:
             refuse(f"'{name}' is not a valid function name.")
+            continue
+        binding_problem = _binding_names_problem(function)
+        if binding_problem is not None:
+            refuse(binding_problem)
             continue
         trigger = function.get_trigger()
         if trigger is None or str(trigger.get_binding_name()) != HTTP_TRIGGER:
@@ -227,6 +232,23 @@ def check_function(function: func.Function) -> None:
         _check_return(name, annotations["return"], return_binding_type)
 
     _check_retry(function)
+
+
+def _binding_names_problem(function: func.Function) -> str | None:
+    """Return what the host's metadata validation says about the binding names, or ``None``.
+
+    The worker keys bindings by name, so a second binding of the same name silently replaces the first;
+    the host (``WorkerFunctionMetadataProvider.ValidateBindings``) refuses the function instead. (The host
+    also refuses names that are not identifiers, but the worker has already refused those: every binding
+    but ``$return`` must name a Python parameter.)
+    """
+    seen: set[str] = set()
+    for binding in function.get_bindings():
+        name = str(binding.name)
+        if name in seen:
+            return f"Multiple bindings with name '{name}' discovered. Binding names must be unique."
+        seen.add(name)
+    return None
 
 
 def _check_parameter(function_name: str, parameter: str, binding: Any, annotations: dict[str, Any]) -> None:

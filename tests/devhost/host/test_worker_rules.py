@@ -102,6 +102,11 @@ HOST_REFUSALS = {
         "The 'create_item' function is in error: The route specified conflicts with the route defined by "
         "function 'list_items'.",
     ),
+    "bad_duplicate_binding": (
+        "compare",
+        "The 'compare' function is in error: Multiple bindings with name 'document' discovered. Binding "
+        "names must be unique.",
+    ),
     "bad_function_name": (
         "reports.nightly",
         "The 'reports.nightly' function is in error: 'reports.nightly' is not a valid function name.",
