@@ -30,6 +30,7 @@ from hireflow.client import (
     HireflowClient,
     HostUnreachableError,
 )
+from hireflow.progress import progress_bar
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -42,7 +43,6 @@ EXIT_INTERRUPTED = 130
 
 URL_ENV = "HIREFLOW_URL"
 KEY_ENV = "HIREFLOW_KEY"
-BAR_WIDTH = 30
 _RESUME_SUFFIXES = (".pdf", ".docx")
 
 
@@ -52,13 +52,6 @@ class UsageError(Exception):
 
 # ----------------------------------------------------------------------------------------------------
 # Rendering
-
-
-def progress_bar(progress: float, width: int = BAR_WIDTH) -> str:
-    """Render a text bar for ``progress`` in 0..1, e.g. ``[#########-----------]  45%``."""
-    fraction = min(1.0, max(0.0, progress))
-    filled = round(fraction * width)
-    return f"[{'#' * filled}{'-' * (width - filled)}] {fraction * 100:3.0f}%"
 
 
 def candidate_line(candidate: Candidate) -> str:

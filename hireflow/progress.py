@@ -12,10 +12,14 @@ BAR_WIDTH = 20
 
 
 def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
-    """Draw ``fraction`` (0..1) as ``[#####-----]``."""
+    """Draw ``fraction`` (0..1, clamped) as a bar and a percentage: ``[#####-----]  50%``.
+
+    The one progress bar of the project: the live board here and the CLI's ``status`` and ``watch`` draw
+    with it, so a candidate looks the same wherever it is shown.
+    """
     clamped = min(1.0, max(0.0, fraction))
     filled = round(clamped * width)
-    return "[" + "#" * filled + "-" * (width - filled) + "]"
+    return f"[{'#' * filled}{'-' * (width - filled)}] {clamped * 100:3.0f}%"
 
 
 @dataclass
@@ -80,7 +84,7 @@ class ProgressBoard:
         detail = f" ({row.detail})" if row.detail else ""
         text = (
             f"{elapsed:6.1f}s {row.label:<{self._label_width}} {progress_bar(row.progress)} "
-            f"{row.progress:4.0%} {row.stage}{state}{detail}"
+            f"{row.stage}{state}{detail}"
         )
         return text[:160] if self.live else text
 
