@@ -493,3 +493,45 @@ def _upload_body(fields: dict[str, str], filename: str, data: bytes) -> tuple[by
     )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_failed_candidate_shows_its_reason_and_retries_show_their_errors(harness: Harness) -> None:
+    from shared.errors import ErrorCode
+    from tests.pipeline.orchestrators.fakes import PipelineFakes, failure, transient_then
+
+    h = harness()
+    h.fakes.overrides["extract_resume_text"] = lambda _: failure(ErrorCode.CORRUPT_DOCUMENT, "not a PDF")
+    h.upload_resume(f"{JOB_ID}/bad.pdf")
+    h.http(
+        "submit_candidate",
+        "POST",
+        f"jobs/{JOB_ID}/candidates",
+        body={"name": "Bad File", "resume_blob": f"{JOB_ID}/bad.pdf"},
+        route={"job_id": JOB_ID},
+    )
+    failed = candidate_instance_id(JOB_ID, f"{JOB_ID}/bad.pdf")
+    h.host.run_until_complete(failed)
+
+    h.fakes.overrides["extract_resume_text"] = transient_then(2, PipelineFakes._extract)
+    h.upload_resume(f"{JOB_ID}/flaky.pdf")
+    h.http(
+        "submit_candidate",
+        "POST",
+        f"jobs/{JOB_ID}/candidates",
+        body={"name": "Flaky Storage", "resume_blob": f"{JOB_ID}/flaky.pdf"},
+        route={"job_id": JOB_ID},
+    )
+    retried = candidate_instance_id(JOB_ID, f"{JOB_ID}/flaky.pdf")
+    h.host.run_until_complete(retried)
+
+    failed_page = _page(h, "candidates", failed).get_body().decode()
+    retried_page = _page(h, "candidates", retried).get_body().decode()
+    job_page = _page(h, "jobs", JOB_ID, outcome="failed").get_body().decode()
+
+    assert '<p class="failure" role="alert"><strong>Reason:</strong> corrupt_document:' in failed_page
+    assert "not a PDF" in failed_page
+    assert "Bad File" in job_page
+    assert "Flaky Storage" not in job_page
+    extract = retried_page.split("<strong>extract_resume_text</strong>", 1)[1].split("</li></ol></li>", 1)[0]
+    assert extract.count("<li>attempt ") == 3
+    assert extract.count("fake 503") == 2
