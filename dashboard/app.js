@@ -80,7 +80,9 @@
         document.querySelectorAll("[data-live][id]").forEach(function (region) {
           var replacement = fresh.getElementById(region.id);
           if (replacement && !busy(region) && replacement.innerHTML !== region.innerHTML) {
-            region.replaceWith(document.importNode(replacement, true));
+            // The region node itself stays, so a screen reader's aria-live region announces the change.
+            var copy = document.importNode(replacement, true);
+            region.replaceChildren.apply(region, Array.from(copy.childNodes));
           }
         });
         document.querySelectorAll("form[data-once]").forEach(function (form) {
