@@ -1,10 +1,15 @@
 """Timer triggers on their schedules, as ``func start`` runs them.
 
 Schedules are NCRONTAB expressions with six fields (``second minute hour day month day-of-week``, UTC, as on
-Azure without ``WEBSITE_TIME_ZONE``), a five-field cron (seconds taken as 0), or a ``hh:mm:ss`` TimeSpan
-interval. ``%Name%`` resolves an app setting, as the host does. ``run_on_startup`` fires once when the host
-starts. A timer that fires while its previous run is still going waits for it (the host never overlaps runs of
-one timer function), and a function that raises is logged; the schedule goes on.
+Azure without ``WEBSITE_TIME_ZONE``), a five-field cron (seconds taken as 0), or a TimeSpan interval
+(``hh:mm:ss``, ``d.hh:mm:ss``). ``%Name%`` resolves an app setting, as the host does. ``run_on_startup`` fires
+once when the host starts. A timer that fires while its previous run is still going waits for it (the host
+never overlaps runs of one timer function), and a function that raises is logged; the schedule goes on.
+
+Cron expressions are read by ``croniter``, told what NCRONTAB (the library the host uses) means: seconds first
+when there are six fields, and a day must match both the day-of-month and the day-of-week fields (NCRONTAB
+checks the day of week after choosing the day; classic cron accepts either). A schedule the host cannot read
+is refused with the host's words (``TimerSchedule.Create`` in the WebJobs timer extension).
 """
 
 from __future__ import annotations
@@ -19,114 +24,62 @@ from datetime import UTC, datetime, timedelta
 
 from azure.functions.timer import TimerRequest
 
+# croniter ships no type information (its stubs are a separate package, not installed).
+from croniter import CroniterBadDateError, CroniterError, croniter  # type: ignore[import-untyped]
+
 from devhost.functions import FunctionIndex, FunctionInfo
 from devhost.invoke import FunctionInvoker
 
 LOGGER = logging.getLogger("devhost.timers")
 
-_MONTHS = {
-    name: index
-    for index, name in enumerate(
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1
-    )
-}
-_DAYS = {name: index for index, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 _SETTING = re.compile(r"^%([^%]+)%$")
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$")
-_SEARCH_DAYS = 366 * 5
+_NCRONTAB_FIELDS = 6
+_CLASSIC_CRON_FIELDS = 5
 
 
 class ScheduleError(ValueError):
-    """A schedule that cannot be parsed."""
+    """A schedule that cannot be parsed (the message is the Functions host's)."""
 
 
-def _field_values(text: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int]:
-    values: set[int] = set()
-    for part in text.upper().split(","):
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if step < 1:
-            raise ScheduleError(f"step must be positive in {text!r}")
-
-        def number(token: str) -> int:
-            if names and token in names:
-                return names[token]
-            if not token.isdigit():
-                raise ScheduleError(f"{token!r} is not a number in {text!r}")
-            return int(token)
-
-        if base == "*":
-            start, end = low, high
-        elif "-" in base:
-            first, last = base.split("-", 1)
-            start, end = number(first), number(last)
-        else:
-            start = number(base)
-            end = high if step_text else start
-        if start < low or end > high or start > end:
-            raise ScheduleError(f"{part!r} is outside {low}-{high}")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
+def _not_recognized(expression: str) -> ScheduleError:
+    return ScheduleError(
+        f"The schedule expression '{expression}' was not recognized as a valid cron expression "
+        "or timespan string."
+    )
 
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """A parsed six-field NCRONTAB expression."""
+    """An NCRONTAB expression (six fields, or five with seconds 0), checked when made."""
 
-    seconds: frozenset[int]
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday
-    day_restricted: bool
-    weekday_restricted: bool
+    expression: str
 
     @classmethod
     def parse(cls, expression: str) -> CronSchedule:
-        """Parse six fields (or five, with seconds 0)."""
-        fields = expression.split()
-        if len(fields) == 5:
-            fields = ["0", *fields]
-        if len(fields) != 6:
-            raise ScheduleError(f"{expression!r} must have six fields (second minute hour day month weekday)")
-        weekdays = set(_field_values(fields[5], 0, 7, _DAYS))
-        if 7 in weekdays:  # both 0 and 7 mean Sunday
-            weekdays = (weekdays - {7}) | {0}
-        return cls(
-            seconds=_field_values(fields[0], 0, 59),
-            minutes=_field_values(fields[1], 0, 59),
-            hours=_field_values(fields[2], 0, 23),
-            days=_field_values(fields[3], 1, 31),
-            months=_field_values(fields[4], 1, 12, _MONTHS),
-            weekdays=frozenset(weekdays),
-            day_restricted=fields[3] not in ("*", "?"),
-            weekday_restricted=fields[5] not in ("*", "?"),
-        )
+        """Check ``expression`` as the host does; raise :class:`ScheduleError` in the host's words."""
+        fields = len(expression.split())
+        if fields not in (_NCRONTAB_FIELDS, _CLASSIC_CRON_FIELDS):
+            # croniter also reads a seventh field (years); NCRONTAB does not.
+            raise _not_recognized(expression)
+        try:
+            croniter(expression, datetime(2000, 1, 1, tzinfo=UTC), **cls._options(fields))
+        except (CroniterError, ValueError) as error:
+            raise _not_recognized(expression) from error
+        return cls(expression)
 
-    def _day_matches(self, day: datetime) -> bool:
-        if day.month not in self.months:
-            return False
-        weekday = (day.weekday() + 1) % 7
-        if self.day_restricted and self.weekday_restricted:
-            # Classic cron: when both are restricted, either may match.
-            return day.day in self.days or weekday in self.weekdays
-        return day.day in self.days and weekday in self.weekdays
+    @staticmethod
+    def _options(fields: int) -> dict[str, bool]:
+        return {"second_at_beginning": fields == _NCRONTAB_FIELDS, "day_or": False}
 
     def next_after(self, moment: datetime) -> datetime:
         """Return the first matching second strictly after ``moment``."""
-        start = moment.replace(microsecond=0) + timedelta(seconds=1)
-        day = start.replace(hour=0, minute=0, second=0)
-        for _ in range(_SEARCH_DAYS):
-            if self._day_matches(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        for second in sorted(self.seconds):
-                            candidate = day.replace(hour=hour, minute=minute, second=second)
-                            if candidate >= start:
-                                return candidate
-            day += timedelta(days=1)
-        raise ScheduleError("the schedule never fires")
+        options = self._options(len(self.expression.split()))
+        try:
+            following: datetime = croniter(self.expression, moment, **options).get_next(datetime)
+        except CroniterBadDateError as error:
+            raise ScheduleError(f"the schedule '{self.expression}' never fires") from error
+        return following
 
 
 @dataclass(frozen=True)
@@ -146,14 +99,14 @@ def parse_schedule(text: str) -> CronSchedule | IntervalSchedule:
     if setting:
         resolved = os.environ.get(setting.group(1))
         if not resolved:
-            raise ScheduleError(f"app setting {setting.group(1)!r} (the timer's schedule) is not set")
+            raise ScheduleError(f"'{text.strip()}' does not resolve to a value.")
         text = resolved
     span = _TIMESPAN.match(text.strip())
     if span:
         days, hours, minutes, seconds = (int(group or 0) for group in span.groups())
         interval = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
         if interval <= timedelta(0):
-            raise ScheduleError(f"interval {text!r} must be positive")
+            raise _not_recognized(text)
         return IntervalSchedule(interval)
     return CronSchedule.parse(text)
 

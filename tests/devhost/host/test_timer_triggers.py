@@ -43,6 +43,41 @@ def test_invalid_schedule_is_rejected() -> None:
         CronSchedule.parse("0 61 * * * *")
 
 
+@pytest.mark.parametrize(
+    "expression", ["0 61 * * * *", "every night", "* * * *", "0 0 12 * * * 2026", "0 0 25 * * *"]
+)
+def test_a_schedule_the_host_cannot_read_is_refused_in_its_words(expression: str) -> None:
+    with pytest.raises(ScheduleError) as refused:
+        parse_schedule(expression)
+    assert str(refused.value) == (
+        f"The schedule expression '{expression}' was not recognized as a valid cron expression "
+        "or timespan string."
+    )
+
+
+def test_an_unset_schedule_setting_is_refused_in_the_hosts_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NightlySchedule", raising=False)
+    with pytest.raises(ScheduleError, match=r"^'%NightlySchedule%' does not resolve to a value\.$"):
+        parse_schedule("%NightlySchedule%")
+
+
+def test_day_of_month_and_day_of_week_must_both_match_as_in_ncrontab() -> None:
+    # Friday the 13th only: NCRONTAB checks the weekday of the chosen day (classic cron would take either).
+    schedule = CronSchedule.parse("0 0 12 13 * FRI")
+    assert schedule.next_after(MONDAY_NOON) == datetime(2026, 2, 13, 12, 0, tzinfo=UTC)
+    assert schedule.next_after(datetime(2026, 2, 13, 12, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 13, 12, 0, tzinfo=UTC
+    )
+
+
+def test_seconds_come_first_in_six_fields() -> None:
+    assert CronSchedule.parse("*/15 * * * * *").next_after(MONDAY_NOON) == MONDAY_NOON + timedelta(seconds=15)
+
+
+def test_timespan_with_days() -> None:
+    assert parse_schedule("1.02:00:00") == IntervalSchedule(timedelta(days=1, hours=2))
+
+
 def test_timers_fire_on_schedule_and_on_startup(tmp_path: Path) -> None:
     with in_process_host("host_timers", tmp_path) as host:
         timers = host.running.app[TIMERS]
