@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import os
 import re
 import time
 import typing
@@ -46,6 +47,11 @@ GENERIC_BINDING = "generic"
 DURABLE_CLIENT = "durableClient"
 RETRY_SETTING = "retry_policy"
 HTTP_TRIGGER = "httpTrigger"
+BLOB_TRIGGER = "blobTrigger"
+MAX_BLOB_NAME = 1024
+# The extension's container rule as its regular expression has it (it also lets "[" and "^" through).
+_CONTAINER_NAME = re.compile(r"[a-z0-9][a-z0-9\-\[\^]{1,61}[a-z0-9]")
+_APP_SETTING = re.compile(r"%([^%]+)%")
 HOST_ERROR_TYPE = "InvalidOperationException"  # what the host throws for a function it puts in error
 # The host keeps /admin/... for itself: any route whose text begins with "admin" is refused.
 RESERVED_ROUTE_PREFIX = "admin"
@@ -121,8 +127,8 @@ def check_functions(functions: Iterable[func.Function]) -> None:
 def host_refusals(functions: Iterable[func.Function]) -> list[Refusal]:
     """Return what the Functions host refuses once the worker indexed the app, in its words.
 
-    The host checks each function's name, its binding names (unique) and, for HTTP triggers, the
-    route: nothing under its own ``admin``
+    The host checks each function's name, its binding names (unique), a blob trigger's path and, for HTTP
+    triggers, the route: nothing under its own ``admin``
     space, no route shared with another function for an overlapping method, and a template its router can
     parse. On Azure the function is then "in error" and never runs while the others do; devhost refuses
     the app instead, so the mistake is seen before deploying.
@@ -153,6 +159,11 @@ def host_refusals(functions: Iterable[func.Function]) -> list[Refusal]:
             refuse(binding_problem)
             continue
         trigger = function.get_trigger()
+        if trigger is not None and str(trigger.get_binding_name()) == BLOB_TRIGGER:
+            path_problem = blob_trigger_path_problem(str(trigger.get_dict_repr().get("path") or ""))
+            if path_problem is not None:
+                refuse(f"Error indexing method 'Functions.{name}'. {path_problem}")
+            continue
         if trigger is None or str(trigger.get_binding_name()) != HTTP_TRIGGER:
             continue
         trigger_json = trigger.get_dict_repr()
@@ -232,6 +243,46 @@ def check_function(function: func.Function) -> None:
         _check_return(name, annotations["return"], return_binding_type)
 
     _check_retry(function)
+
+
+def blob_trigger_path_problem(path: str) -> str | None:
+    """Return what the blob extension says about a blob trigger's ``path``, or ``None`` when it is valid.
+
+    ``%Setting%`` parts are resolved from the app settings first, as the host resolves them. A path is
+    ``container`` or ``container/blob``; the container may not hold ``{name}`` tokens; a path without tokens
+    must name a valid container (3-63 lowercase letters, digits and hyphens) and, if it names one, a valid
+    blob (``BlobPathSource.Create`` in the Storage Blobs extension).
+    """
+    pattern = _APP_SETTING.sub(lambda found: os.environ.get(found.group(1), found.group(0)), path)
+    slash = pattern.find("/")
+    has_blob_name = slash != -1
+    container = pattern[:slash] if has_blob_name else pattern
+    blob_name = pattern[slash + 1 :] if has_blob_name else ""
+    if (has_blob_name and not 0 < slash < len(pattern) - 1) or "\\" in container:
+        return f"Invalid blob trigger path '{pattern}'. Paths must be in the format 'container/blob'."
+    if "{" in container:
+        return f"Invalid blob trigger path '{pattern}'. Container paths cannot contain {{resolve}} tokens."
+    if "{" in pattern:
+        return None  # a template: its blob part is checked per blob, when one arrives
+    if container != "$root" and _CONTAINER_NAME.fullmatch(container) is None:
+        return f"Invalid container name: {container}"
+    if has_blob_name:
+        if len(blob_name) > MAX_BLOB_NAME:
+            return (
+                f"The given blob name '{blob_name}' is too long. A blob name must be at least one character "
+                "long and cannot be more than 1,024 characters long."
+            )
+        if blob_name.endswith((".", "/")):
+            return (
+                f"The given blob name '{blob_name}' has an invalid suffix. Avoid blob names that end with a "
+                "dot ('.'), a forward slash ('/'), or a sequence or combination of the two."
+            )
+        if "\\" in blob_name:
+            return (
+                f"The given blob name '{blob_name}' contain illegal characters. A blob name cannot the "
+                "following character(s): '\\'."
+            )
+    return None
 
 
 def _binding_names_problem(function: func.Function) -> str | None:

@@ -16,7 +16,7 @@ import azure.functions as func
 import pytest
 
 from devhost.functions import AppLoadError, index_app, load_app
-from devhost.worker_rules import WorkerIndexingError
+from devhost.worker_rules import WorkerIndexingError, blob_trigger_path_problem
 from tests.devhost.host.support import APPS, REPO_ROOT
 
 # app folder -> (refused function, the worker's exception type, the worker's message)
@@ -107,6 +107,11 @@ HOST_REFUSALS = {
         "The 'compare' function is in error: Multiple bindings with name 'document' discovered. Binding "
         "names must be unique.",
     ),
+    "bad_blob_path": (
+        "on_upload",
+        "The 'on_upload' function is in error: Error indexing method 'Functions.on_upload'. Invalid blob "
+        "trigger path 'inbox/'. Paths must be in the format 'container/blob'.",
+    ),
     "bad_function_name": (
         "reports.nightly",
         "The 'reports.nightly' function is in error: 'reports.nightly' is not a valid function name.",
@@ -192,6 +197,36 @@ def test_app_whose_decorators_refuse_a_value_fails_while_importing(app_name: str
 
     assert isinstance(raised.value.__cause__, KeyError)
     assert raised.value.__cause__.args[0] == IMPORT_REFUSALS[app_name]
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("resumes/{job_id}/{name}", None),
+        ("resumes", None),
+        ("$root/readme.txt", None),
+        ("%DEVHOST_TEST_CONTAINER%/{name}", None),
+        ("/resumes", "Paths must be in the format 'container/blob'."),
+        ("resumes\\x/{name}", "Paths must be in the format 'container/blob'."),
+        ("{tenant}/{name}", "Container paths cannot contain {resolve} tokens."),
+        ("Resumes/cv.pdf", "Invalid container name: Resumes"),
+        ("ab/cv.pdf", "Invalid container name: ab"),
+        ("resumes/cv.", "has an invalid suffix"),
+        ("resumes/" + "x" * 1025, "is too long"),
+    ],
+)
+def test_blob_trigger_paths_are_checked_as_the_blob_extension_checks_them(
+    path: str, problem: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVHOST_TEST_CONTAINER", "uploads")
+
+    found = blob_trigger_path_problem(path)
+
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found
 
 
 def test_one_route_with_disjoint_methods_on_two_functions_is_allowed() -> None:
