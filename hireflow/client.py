@@ -1,24 +1,29 @@
 """A typed client for hireflow's HTTP API, for devhost locally or an Azure Function App.
 
-Synchronous and dependency-free (``urllib``): the command line and the benchmarks call it from plain threads,
-and a user's script should not need an event loop to submit a resume. Every non-2xx answer raises
+Synchronous: the command line and the benchmarks call it from plain threads, and a user's script should not
+need an event loop to submit a resume. Every non-2xx answer raises
 :class:`ApiError` with the HTTP status and the API's error body (``{"error": {"code", "message",
 "fields"}}``); a host that cannot be reached raises :class:`HostUnreachableError`. Both are
 :class:`HireflowError`, so one ``except`` covers everything the client can raise.
+
+The HTTP library is ``requests``: its ``files=`` builds the multipart upload (field quoting included), so no
+form encoding is written by hand here. Not ``httpx``: it is no dependency of this project, while ``requests``
+already is one (``azure-core``, under every Azure SDK the app uses, depends on it), so the command line adds
+no package and keeps one HTTP library. Each call is one ``requests.request`` (a fresh session), because a
+client may be shared by threads and a ``requests.Session`` does not promise thread safety.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode, urlsplit
-from urllib.request import Request, urlopen
+from urllib.parse import quote, urlsplit
+
+import requests
 
 DEFAULT_URL = "http://127.0.0.1:7071"
 DEFAULT_TIMEOUT_S = 30.0
@@ -29,6 +34,8 @@ TERMINAL_RUNTIME_STATUSES = frozenset({"Completed", "Failed", "Terminated"})
 EVENT_NAMES = ("RecruiterDecision", "RescheduleRequested", "CandidateWithdrew")
 """Events the API accepts (call and recording events come only from ACS and Event Grid)."""
 _ROUTE_PREFIX = "/api"
+_NO_ANSWER = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+"""Refused, unresolvable, TLS failure, timed out, or dropped mid-answer: the host gave no answer to report."""
 
 
 class HireflowError(Exception):
@@ -272,12 +279,11 @@ class HireflowClient:
         fields = {"name": name, **_optional(email=email, phone=phone, time_zone=time_zone)}
         upload_name = filename or path.name
         content_type = mimetypes.guess_type(upload_name)[0] or "application/octet-stream"
-        body, boundary = _multipart(fields, "resume", upload_name, path.read_bytes(), content_type)
         response = self._request(
             "POST",
             f"/jobs/{_segment(job_id)}/candidates",
-            data=body,
-            content_type=f"multipart/form-data; boundary={boundary}",
+            form=fields,
+            files={"resume": (upload_name, path.read_bytes(), content_type)},
         )
         return Submission.from_json(response.json())
 
@@ -374,43 +380,43 @@ class HireflowClient:
         *,
         query: Mapping[str, str] | None = None,
         json_body: Any = None,
-        data: bytes | None = None,
-        content_type: str | None = None,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         accept_statuses: tuple[int, ...] = (),
         route_prefix: str = _ROUTE_PREFIX,
     ) -> _Response:
         url = f"{self.base_url}{route_prefix}{path}"
-        if query:
-            url += "?" + urlencode(query)
         headers = {"Accept": "application/json, text/html;q=0.9, */*;q=0.5"}
-        if json_body is not None:
-            data = json.dumps(json_body).encode()
-            content_type = "application/json"
-        if content_type is not None:
-            headers["Content-Type"] = content_type
         if self.function_key:
             headers[KEY_HEADER] = self.function_key
-        request = Request(url, data=data, headers=headers, method=method)
         try:
-            with urlopen(request, timeout=self.timeout) as answer:
-                return _Response(
-                    status=answer.status,
-                    headers=_lower(answer.headers.items()),
-                    body=answer.read(),
-                    content_type=answer.headers.get_content_type(),
-                )
-        except HTTPError as error:
-            raw = error.read()
-            error.close()
-            if error.code in accept_statuses:
-                return _Response(
-                    error.code, _lower(error.headers.items()), raw, error.headers.get_content_type()
-                )
-            raise ApiError(error.code, _decoded(raw), method=method, url=url) from None
-        except URLError as error:
-            raise HostUnreachableError(self.base_url, error.reason) from None
-        except (TimeoutError, ConnectionError) as error:
-            raise HostUnreachableError(self.base_url, error or "timed out") from None
+            answer = requests.request(
+                method,
+                url,
+                params=dict(query) if query else None,
+                json=json_body,
+                data=dict(form) if form is not None else None,
+                files=dict(files) if files is not None else None,
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as error:
+            raise HostUnreachableError(self.base_url, _reason(error)) from None
+        with answer:
+            status, body = answer.status_code, answer.content
+            response = _Response(
+                status=status,
+                headers=_lower(answer.headers.items()),
+                body=body,
+                content_type=_media_type(answer.headers.get("Content-Type")),
+            )
+        if 200 <= status < 300 or status in accept_statuses:
+            return response
+        raise ApiError(status, _decoded(body), method=method, url=answer.request.url or url)
 
 
 def _lower(items: Any) -> dict[str, str]:
@@ -434,26 +440,17 @@ def _optional(**values: str | None) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _multipart(
-    fields: Mapping[str, str], file_field: str, filename: str, content: bytes, content_type: str
-) -> tuple[bytes, str]:
-    boundary = f"hireflow-{uuid.uuid4().hex}"
-    parts: list[bytes] = []
-    for key, value in fields.items():
-        disposition = f'Content-Disposition: form-data; name="{_quoted(key)}"'
-        parts.append(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
-    parts.append(
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quoted(file_field)}"; '
-            f'filename="{_quoted(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
-        ).encode()
-        + content
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), boundary
+def _media_type(header: str | None) -> str:
+    # The media type alone, lower-cased, "text/plain" when absent (as email.message reads Content-Type).
+    media_type = (header or "").split(";", 1)[0].strip().lower()
+    return media_type if "/" in media_type else "text/plain"
 
 
-def _quoted(value: str) -> str:
-    # Form-data names are quoted strings: a quote or line break in a file name must not end the header.
-    return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+def _reason(error: requests.RequestException) -> object:
+    # requests wraps urllib3's error, which wraps the socket's: report the innermost cause, which names it.
+    reason: object = error
+    wrapped = error.args[0] if error.args else None
+    while wrapped is not None and hasattr(wrapped, "reason"):
+        reason = wrapped.reason
+        wrapped = reason if reason is not wrapped else None
+    return reason
