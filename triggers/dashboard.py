@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
@@ -212,6 +212,17 @@ def _visit(req: func.HttpRequest) -> Visit:
 
 def _clock_url(req: func.HttpRequest, path: str = "") -> str:
     return f"{_origin(req)}/admin/clock{path}"
+
+
+def _host_error(error: HTTPError) -> str:
+    try:
+        document = json.loads(error.read() or b"null")
+    except ValueError:
+        document = None
+    finally:
+        error.close()
+    message = document.get("error") if isinstance(document, dict) else None
+    return str(message) if message else f"HTTP {error.code}"
 
 
 def _http_json(url: str, body: Any = None) -> Any:
@@ -702,6 +713,9 @@ async def dashboard_action(req: func.HttpRequest, client: df.DurableOrchestratio
         move: dict[str, str] = {"to": "next"} if form.get("to") == "next" else {"by": form.get("by") or "1d"}
         try:
             await asyncio.to_thread(_http_json, _clock_url(req, "/advance"), move)
+        except HTTPError as error:
+            # The host says why (no timer pending, a bad duration): pass its words on.
+            raise ActionFailedError(error.code, f"the clock did not move: {_host_error(error)}") from error
         except (URLError, OSError, ValueError) as error:
             raise ActionFailedError(502, f"the host's clock did not move: {error}") from error
         return redirect(_with_notice(_back_to(form, BASE), "clock"))

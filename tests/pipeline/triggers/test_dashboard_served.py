@@ -161,3 +161,20 @@ def test_the_clock_command_shows_and_moves_the_hosts_clock(served: ServedDashboa
     assert timedelta(hours=2, minutes=30) <= _clock_now(served) - before < timedelta(hours=3)
     assert refused_code == 1
     assert "'by' must be a duration" in refused.getvalue()
+
+
+def test_advancing_with_no_timer_pending_says_so(served: ServedDashboard) -> None:
+    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}")
+    _, page, _ = served.request("GET", "/api/dashboard/reviews")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+
+    status, body, _ = served.request(
+        "POST",
+        "/api/dashboard/actions/clock",
+        data={"to": "next", "csrf_token": token.group(1)},
+        headers={"Origin": served.host.base_url},
+    )
+
+    assert status == 409
+    assert "the clock did not move: no durable timer is pending" in body
