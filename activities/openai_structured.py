@@ -8,6 +8,8 @@ content-filter verdict, a refusal or a second violation is permanent.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +22,7 @@ from shared.decisions import screening_decision
 from shared.errors import ErrorCode, PermanentError
 from shared.logging import register_personal_names
 from shared.models import (
+    ActivityOutput,
     BlobRef,
     CandidateProfile,
     InterviewScore,
@@ -44,8 +47,13 @@ from shared.prompts import (
 )
 from shared.settings import get_settings
 from shared.storage import download_bytes, download_text, load_job, upload_json
+from shared.token_bucket import ChatUsage
 
 __all__ = [
+    "ParseCandidateProfileResult",
+    "ScoreTranscriptResult",
+    "ScreenCandidateResult",
+    "UsageMeter",
     "bp",
     "complete_structured",
     "parse_candidate_profile_service",
@@ -61,6 +69,71 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _SAFETY_TOKENS = 512
 
 
+class UsageMeter:
+    """Adds up what one activity's chat calls cost against the deployment's quota (for the budget's settle).
+
+    The service charges a request at admission with its prompt tokens plus the ``max_tokens`` reserved for
+    the answer, whatever the answer's length; that is what the budget must hold, so that is what is counted.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._usage = ChatUsage()
+
+    def record(self, raw: Any, max_output_tokens: int) -> None:
+        """Count one admitted request from its raw response (usage body and rate-limit headers)."""
+        try:
+            usage = json.loads(raw.text).get("usage") or {}
+        except (ValueError, AttributeError):
+            usage = {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
+        headers = getattr(raw, "headers", {}) or {}
+        with self._lock:
+            current = self._usage
+            self._usage = ChatUsage(
+                requests=current.requests + 1,
+                tokens=current.tokens + prompt_tokens + max_output_tokens,
+                completion_tokens=current.completion_tokens + completion_tokens,
+                max_output_tokens=max_output_tokens,
+                finished_at=time.time(),
+                limit_tokens=_positive_int(headers.get("x-ratelimit-limit-tokens")) or current.limit_tokens,
+                limit_requests=_positive_int(headers.get("x-ratelimit-limit-requests"))
+                or current.limit_requests,
+            )
+
+    def usage(self) -> ChatUsage:
+        """Return the total so far."""
+        with self._lock:
+            return self._usage
+
+
+def _positive_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+class ParseCandidateProfileResult(ParseCandidateProfileOutput):
+    """``ParseCandidateProfileOutput`` plus what its calls cost (read by the orchestrator's budget)."""
+
+    usage: ChatUsage | None = None
+
+
+class ScreenCandidateResult(ScreenCandidateOutput):
+    """``ScreenCandidateOutput`` plus what its call cost."""
+
+    usage: ChatUsage | None = None
+
+
+class ScoreTranscriptResult(ScoreTranscriptOutput):
+    """``ScoreTranscriptOutput`` plus what its call cost."""
+
+    usage: ChatUsage | None = None
+
+
 def _completion_text(raw: Any) -> str:
     body = json.loads(raw.text)
     choices = body.get("choices") or [{}]
@@ -74,12 +147,14 @@ def complete_structured(
     *,
     repair: PromptTemplate | None = None,
     repair_values: dict[str, str] | None = None,
+    meter: UsageMeter | None = None,
 ) -> tuple[ModelT, bool]:
     """Ask for ``schema`` as strict structured output; returns the model and whether a repair was needed.
 
     On a schema violation the conversation continues with the previous answer and a repair turn rendered
     from ``repair`` (variables ``errors``, ``previous`` and ``repair_values``); without a template the
     original last user message is repeated after the errors, so the section tags stay in the last turn.
+    ``meter`` counts every admitted request, the repair round's too.
     """
     settings = get_settings()
     client = openai_client()
@@ -92,6 +167,8 @@ def complete_structured(
             temperature=0,
             max_tokens=settings.openai_max_output_tokens,
         )
+        if meter is not None:
+            meter.record(raw, settings.openai_max_output_tokens)
         try:
             completion = raw.parse()
         except ValidationError as error:
@@ -144,17 +221,21 @@ def _remembered(instance_id: str, step: str, model: type[ResultT], compute: Call
     return result
 
 
-def parse_candidate_profile_service(request: ParseCandidateProfileInput) -> ParseCandidateProfileOutput:
+def parse_candidate_profile_service(
+    request: ParseCandidateProfileInput, meter: UsageMeter | None = None
+) -> ParseCandidateProfileOutput:
     """Read the resume text from Blob, fit it to the context window and extract a ``CandidateProfile``."""
     return _remembered(
         request.instance_id,
         "parse_candidate_profile",
         ParseCandidateProfileOutput,
-        lambda: _parse_profile(request),
+        lambda: _parse_profile(request, meter),
     )
 
 
-def _parse_profile(request: ParseCandidateProfileInput) -> ParseCandidateProfileOutput:
+def _parse_profile(
+    request: ParseCandidateProfileInput, meter: UsageMeter | None
+) -> ParseCandidateProfileOutput:
     settings = get_settings()
     resume_text = download_text(request.resume_text)
     if not resume_text.strip():
@@ -164,7 +245,7 @@ def _parse_profile(request: ParseCandidateProfileInput) -> ParseCandidateProfile
     fitted, truncated = fit_text_to_budget(resume_text, budget)
     messages = PARSE_PROFILE.render(resume_text=fitted)
     profile, repaired = complete_structured(
-        messages, CandidateProfile, repair=REPAIR_PROFILE, repair_values={"resume_text": fitted}
+        messages, CandidateProfile, repair=REPAIR_PROFILE, repair_values={"resume_text": fitted}, meter=meter
     )
     # From here on the candidate's name is masked wherever it would appear in this process's logs.
     register_personal_names(profile.full_name)
@@ -178,21 +259,23 @@ def _parse_profile(request: ParseCandidateProfileInput) -> ParseCandidateProfile
     )
 
 
-def screen_candidate_service(request: ScreenCandidateInput) -> ScreenCandidateOutput:
+def screen_candidate_service(
+    request: ScreenCandidateInput, meter: UsageMeter | None = None
+) -> ScreenCandidateOutput:
     """Screen the profile against the job definition in Blob; the final decision follows our thresholds."""
     return _remembered(
-        request.instance_id, "screen_candidate", ScreenCandidateOutput, lambda: _screen(request)
+        request.instance_id, "screen_candidate", ScreenCandidateOutput, lambda: _screen(request, meter)
     )
 
 
-def _screen(request: ScreenCandidateInput) -> ScreenCandidateOutput:
+def _screen(request: ScreenCandidateInput, meter: UsageMeter | None) -> ScreenCandidateOutput:
     settings = get_settings()
     job = load_job(request.job_id)
     messages = SCREEN_CANDIDATE.render(
         job=to_json(job.model_dump(mode="json", exclude={"interviewers", "interview"})),
         profile=to_json(request.profile.model_dump(mode="json")),
     )
-    result, _ = complete_structured(messages, ScreeningResult)
+    result, _ = complete_structured(messages, ScreeningResult, meter=meter)
     score = min(max(result.score, 0.0), 1.0)
     decision = screening_decision(
         score,
@@ -204,14 +287,16 @@ def _screen(request: ScreenCandidateInput) -> ScreenCandidateOutput:
     return ScreenCandidateOutput(result=final, model_decision=result.decision)
 
 
-def score_transcript_service(request: ScoreTranscriptInput) -> ScoreTranscriptOutput:
+def score_transcript_service(
+    request: ScoreTranscriptInput, meter: UsageMeter | None = None
+) -> ScoreTranscriptOutput:
     """Score the transcript against the job's rubric; evidence not found in the transcript is dropped."""
     return _remembered(
-        request.instance_id, "score_transcript", ScoreTranscriptOutput, lambda: _score(request)
+        request.instance_id, "score_transcript", ScoreTranscriptOutput, lambda: _score(request, meter)
     )
 
 
-def _score(request: ScoreTranscriptInput) -> ScoreTranscriptOutput:
+def _score(request: ScoreTranscriptInput, meter: UsageMeter | None) -> ScoreTranscriptOutput:
     settings = get_settings()
     job = load_job(request.job_id)
     transcript = download_text(request.transcript)
@@ -222,7 +307,7 @@ def _score(request: ScoreTranscriptInput) -> ScoreTranscriptOutput:
     budget = settings.openai_context_tokens - settings.openai_max_output_tokens - overhead - _SAFETY_TOKENS
     fitted, _ = fit_text_to_budget(transcript, budget)
     messages = SCORE_TRANSCRIPT.render(rubric=rubric, transcript=fitted)
-    score, _ = complete_structured(messages, InterviewScore)
+    score, _ = complete_structured(messages, InterviewScore, meter=meter)
     return ScoreTranscriptOutput(score=_keep_verbatim_evidence(score, transcript))
 
 
@@ -236,29 +321,54 @@ def _keep_verbatim_evidence(score: InterviewScore, transcript: str) -> Interview
     return score.model_copy(update={"dimensions": dimensions, "overall": overall})
 
 
+InputT = TypeVar("InputT", bound=BaseModel)
+OutputT = TypeVar("OutputT", bound=ActivityOutput)
+
+
+def _with_usage(
+    service: Callable[[InputT, UsageMeter], BaseModel], result_model: type[OutputT]
+) -> Callable[[InputT], OutputT]:
+    """Run ``service`` with a fresh meter and return its output with the usage the meter counted."""
+
+    def run(request: InputT) -> OutputT:
+        meter = UsageMeter()
+        output = service(request, meter)
+        return result_model.model_validate({**output.model_dump(), "usage": meter.usage()})
+
+    return run
+
+
 @bp.activity_trigger(input_name="payload")
 def parse_candidate_profile(payload: Any) -> dict[str, Any]:
-    """Extract a ``CandidateProfile`` from resume text; ``ParseCandidateProfileInput`` → ``...Output``."""
+    """Extract a ``CandidateProfile`` from resume text; ``ParseCandidateProfileInput`` → ``...Result``."""
     return run_activity(
         "parse_candidate_profile",
         payload,
         ParseCandidateProfileInput,
-        ParseCandidateProfileOutput,
-        parse_candidate_profile_service,
+        ParseCandidateProfileResult,
+        _with_usage(parse_candidate_profile_service, ParseCandidateProfileResult),
     )
 
 
 @bp.activity_trigger(input_name="payload")
 def screen_candidate(payload: Any) -> dict[str, Any]:
-    """Screen a profile against a job; ``ScreenCandidateInput`` → ``ScreenCandidateOutput``."""
+    """Screen a profile against a job; ``ScreenCandidateInput`` → ``ScreenCandidateResult``."""
     return run_activity(
-        "screen_candidate", payload, ScreenCandidateInput, ScreenCandidateOutput, screen_candidate_service
+        "screen_candidate",
+        payload,
+        ScreenCandidateInput,
+        ScreenCandidateResult,
+        _with_usage(screen_candidate_service, ScreenCandidateResult),
     )
 
 
 @bp.activity_trigger(input_name="payload")
 def score_transcript(payload: Any) -> dict[str, Any]:
-    """Score an interview transcript; ``ScoreTranscriptInput`` → ``ScoreTranscriptOutput``."""
+    """Score an interview transcript; ``ScoreTranscriptInput`` → ``ScoreTranscriptResult``."""
     return run_activity(
-        "score_transcript", payload, ScoreTranscriptInput, ScoreTranscriptOutput, score_transcript_service
+        "score_transcript",
+        payload,
+        ScoreTranscriptInput,
+        ScoreTranscriptResult,
+        _with_usage(score_transcript_service, ScoreTranscriptResult),
     )

@@ -19,6 +19,16 @@ Timers
     The review deadline (:data:`REVIEW_DEADLINE` after the review starts).
 Custom status
     :class:`shared.models.PipelineStatus` at every stage (stage, progress, scores, report, failure).
+Token budget (orchestration versioning)
+    From version 2.0 (``host.json`` ``extensions.durableTask.defaultVersion``, stamped on every new
+    instance and on the ``batch_screening`` children), each OpenAI step first reserves its estimated tokens
+    on the deployment's ``openai_token_budget`` entity (``call_entity``; when refused, a durable timer for
+    the wait it names, then ask again) and afterwards signals ``settle`` with the usage the activity
+    reports (``signal_entity``). Instances started before carry an empty version and replay the path they
+    began on, without those actions: inserting them before existing steps would break their replay. So the
+    choice is made once per instance from ``context.version`` (``shared.decisions.uses_token_budget``),
+    never from anything that could change while it runs. Retire the old path once no unversioned instance
+    is left running (and its committed replay histories with it).
 Idempotency
     The instance id derives from job id + resume blob (:mod:`orchestrators.identity`), so re-fired triggers
     find this instance. Activities key their side effects by this instance id; the interview runs as the
@@ -28,18 +38,23 @@ Idempotency
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from pydantic import BaseModel
 
 from orchestrators.identity import interview_instance_id
 from orchestrators.status import StatusTracker
 from orchestrators.steps import (
     EventInbox,
+    OutputT,
     StepFailedError,
     await_task,
+    call_budgeted_step,
     call_step,
     failure_from_task_error,
     log_progress,
@@ -47,6 +62,8 @@ from orchestrators.steps import (
     require,
     wait_for_events,
 )
+from orchestrators.token_budget import budget_entity_id
+from shared.decisions import estimate_prompt_tokens, uses_token_budget
 from shared.errors import ErrorCode, FailureInfo
 from shared.models import (
     BlobRef,
@@ -77,6 +94,14 @@ from shared.models import (
     WriteCandidateReportInput,
     WriteCandidateReportOutput,
 )
+from shared.prompts import (
+    PARSE_PROFILE,
+    SCORE_TRANSCRIPT,
+    SCREEN_CANDIDATE,
+    PromptTemplate,
+    count_tokens,
+    to_json,
+)
 from shared.retry import AI_RETRY, DOCUMENT_RETRY, REPORT_RETRY, TRANSCRIPTION_RETRY
 
 ORCHESTRATOR_NAME = "candidate_pipeline"
@@ -102,7 +127,20 @@ _INTERVIEW_OUTCOME: dict[InterviewOutcome, CandidateOutcome] = {
     InterviewOutcome.RECORDING_MISSING: CandidateOutcome.RECORDING_MISSING,
 }
 
+CHAT_DEPLOYMENT = "gpt-4o-mini"
+"""The chat deployment whose budget the structured-output steps share (the app's default deployment)."""
+
+JOB_CONTEXT_TOKENS = 1_024
+"""Room estimated for the job's part of a prompt (requirements, rubric): the job lives in Blob storage,
+which the orchestrator cannot read; settling replaces the estimate with what was charged."""
+
 bp = df.Blueprint()
+
+
+@functools.cache
+def _fixed_prompt_tokens(template: PromptTemplate, schema: type[BaseModel]) -> int:
+    """Tokens of a template without its values plus the JSON schema sent as the response format."""
+    return template.overhead_tokens() + count_tokens(json.dumps(schema.model_json_schema(), sort_keys=True))
 
 
 class _CandidateRun:
@@ -124,6 +162,35 @@ class _CandidateRun:
         self.slot: InterviewSlot | None = None
         self.transcript: BlobRef | None = None
         self.interview_score: InterviewScore | None = None
+        # Fixed for the instance's whole life: see "Token budget" in the module doc.
+        self.budgeted = uses_token_budget(context.version)
+
+    def ai_step(
+        self,
+        activity: str,
+        payload: BaseModel,
+        output_model: type[OutputT],
+        prompt_tokens: int,
+    ) -> Generator[Any, Any, OutputT]:
+        """Call an OpenAI activity, through the deployment's token budget when this version uses one."""
+        if not self.budgeted:
+            return (
+                yield from call_step(
+                    self.context, activity, AI_RETRY, payload, output_model, inbox=self.inbox
+                )
+            )
+        return (
+            yield from call_budgeted_step(
+                self.context,
+                budget_entity_id(CHAT_DEPLOYMENT),
+                prompt_tokens,
+                activity,
+                AI_RETRY,
+                payload,
+                output_model,
+                inbox=self.inbox,
+            )
+        )
 
     def execute(self) -> Generator[Any, Any, CandidateReport]:
         job_id = self.input.job_id
@@ -140,24 +207,24 @@ class _CandidateRun:
         text = require(extracted.text, "extract_resume_text", "text reference")
 
         self.status.update(Stage.PARSING, detail=f"{text.page_count} pages, {text.char_count} characters")
-        parsed = yield from call_step(
-            self.context,
+        parsed = yield from self.ai_step(
             "parse_candidate_profile",
-            AI_RETRY,
             ParseCandidateProfileInput(instance_id=self.instance_id, resume_text=text),
             ParseCandidateProfileOutput,
-            inbox=self.inbox,
+            estimate_prompt_tokens(
+                _fixed_prompt_tokens(PARSE_PROFILE, CandidateProfile), uncounted_chars=text.char_count
+            ),
         )
         self.profile = require(parsed.profile, "parse_candidate_profile", "profile")
 
         self.status.update(Stage.SCREENING)
-        screened = yield from call_step(
-            self.context,
+        screened = yield from self.ai_step(
             "screen_candidate",
-            AI_RETRY,
             ScreenCandidateInput(instance_id=self.instance_id, job_id=job_id, profile=self.profile),
             ScreenCandidateOutput,
-            inbox=self.inbox,
+            _fixed_prompt_tokens(SCREEN_CANDIDATE, ScreeningResult)
+            + count_tokens(to_json(self.profile.model_dump(mode="json")))
+            + JOB_CONTEXT_TOKENS,
         )
         self.screening = require(screened.result, "screen_candidate", "screening result")
         self.status.update(screening_score=self.screening.score, screening_decision=self.screening.decision)
@@ -189,13 +256,14 @@ class _CandidateRun:
         self.transcript = require(transcribed.transcript, "transcribe_recording", "transcript")
 
         self.status.update(Stage.SCORING)
-        scored = yield from call_step(
-            self.context,
+        scored = yield from self.ai_step(
             "score_transcript",
-            AI_RETRY,
             ScoreTranscriptInput(instance_id=self.instance_id, job_id=job_id, transcript=self.transcript),
             ScoreTranscriptOutput,
-            inbox=self.inbox,
+            estimate_prompt_tokens(
+                _fixed_prompt_tokens(SCORE_TRANSCRIPT, InterviewScore) + JOB_CONTEXT_TOKENS,
+                uncounted_chars=self.transcript.char_count,
+            ),
         )
         self.interview_score = require(scored.score, "score_transcript", "interview score")
         self.status.update(interview_overall=self.interview_score.overall)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from shared.errors import ErrorCode, FailureInfo, error_code_from_exception_message, format_error_message
 from shared.logging import get_logger
 from shared.models import ActivityOutput
+from shared.token_bucket import ChatUsage, Grant, ReserveRequest, SettleRequest
 
 LOGGER = get_logger("hireflow.orchestrators")
 
@@ -106,6 +107,67 @@ def call_step(
     output = parse_model(output_model, raw)
     if output.failure is not None:
         raise StepFailedError(step or activity, output.failure)
+    return output
+
+
+class _UsageCarrier(BaseModel):
+    """The ``usage`` an OpenAI activity adds to its output (absent from outputs recorded before budgets)."""
+
+    usage: ChatUsage | None = None
+
+
+def reserve_tokens(
+    context: df.DurableOrchestrationContext,
+    budget: df.EntityId,
+    prompt_tokens: int,
+    *,
+    inbox: EventInbox | None = None,
+) -> Generator[Any, Any, str]:
+    """Wait until the ``budget`` entity grants room for one request; returns the reservation id.
+
+    Each refusal says how long to wait: a durable timer, then the entity is asked again. The id comes from
+    ``context.new_uuid()``, the same on every replay, so a reservation is never taken twice.
+    """
+    reservation = ReserveRequest(id=context.new_uuid(), prompt_tokens=prompt_tokens)
+    while True:
+        task = context.call_entity(budget, "reserve", reservation.model_dump(mode="json"))
+        grant = parse_model(Grant, (yield from await_task(context, inbox, task)))
+        if grant.granted:
+            return reservation.id
+        wake_at = context.current_utc_datetime + timedelta(seconds=grant.wait_s)
+        yield from await_task(context, inbox, context.create_timer(as_utc(wake_at)))
+
+
+def call_budgeted_step(
+    context: df.DurableOrchestrationContext,
+    budget: df.EntityId,
+    prompt_tokens: int,
+    activity: str,
+    retry: df.RetryOptions,
+    payload: BaseModel,
+    output_model: type[OutputT],
+    *,
+    inbox: EventInbox | None = None,
+) -> Step[OutputT]:
+    """:func:`call_step` for an OpenAI activity: reserve its tokens first, settle what it was charged after.
+
+    The settle is a one-way signal (nothing to wait for). A step that failed settles with unknown usage,
+    which keeps its estimate in the window for one more window: its calls, if any, were charged.
+    """
+    reservation_id = yield from reserve_tokens(context, budget, prompt_tokens, inbox=inbox)
+    task = context.call_activity_with_retry(activity, retry, payload.model_dump(mode="json"))
+    try:
+        raw = yield from await_task(context, inbox, task)
+    except Exception as error:  # the SDK raises a bare Exception for a task that failed all its attempts
+        context.signal_entity(budget, "settle", SettleRequest(id=reservation_id).model_dump(mode="json"))
+        raise StepFailedError(activity, failure_from_task_error(activity, error)) from error
+    usage = parse_model(_UsageCarrier, raw).usage
+    context.signal_entity(
+        budget, "settle", SettleRequest(id=reservation_id, usage=usage).model_dump(mode="json")
+    )
+    output = parse_model(output_model, raw)
+    if output.failure is not None:
+        raise StepFailedError(activity, output.failure)
     return output
 
 

@@ -317,3 +317,44 @@ def plan_wav_split(
     if usable == 0:
         return [(0, 0)]
     return [(offset, min(part_bytes, usable - offset)) for offset in range(0, usable, part_bytes)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Token budget: which instances use it, and what a prompt will cost before it is rendered
+
+TOKEN_BUDGET_VERSION = (2, 0)
+"""The first ``candidate_pipeline`` version whose OpenAI calls go through the shared token budget."""
+
+CHARS_PER_TOKEN_FLOOR = 3
+"""Characters per o200k token, rounded down: text not yet counted is estimated high rather than low (a low
+estimate lets the budget grant what the service then refuses; a high one only holds room until settled)."""
+
+
+def uses_token_budget(version: str | None) -> bool:
+    """Whether an instance of this orchestration ``version`` reserves its OpenAI tokens first.
+
+    Instances started before versions existed carry an empty version and keep the path they began on.
+    """
+    parts = (version or "").strip().split(".")
+    try:
+        numbers = tuple(int(part) for part in parts)
+    except ValueError:
+        return False
+    padded = numbers + (0,) * (len(TOKEN_BUDGET_VERSION) - len(numbers))
+    return padded >= TOKEN_BUDGET_VERSION
+
+
+def estimate_prompt_tokens(
+    counted_tokens: int, *, uncounted_chars: int = 0, cap_tokens: int | None = None
+) -> int:
+    """Estimate a request's prompt tokens before it is rendered.
+
+    ``counted_tokens`` were counted with the encoder (template, schema, text at hand); text known only by
+    its length (a blob) adds ``uncounted_chars`` at :data:`CHARS_PER_TOKEN_FLOOR`, at most ``cap_tokens``.
+    """
+    if counted_tokens < 0 or uncounted_chars < 0:
+        raise ValueError("token and character counts cannot be negative")
+    estimated = -(-uncounted_chars // CHARS_PER_TOKEN_FLOOR)
+    if cap_tokens is not None:
+        estimated = min(estimated, max(0, cap_tokens))
+    return counted_tokens + estimated

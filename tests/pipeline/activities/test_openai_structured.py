@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -223,6 +224,10 @@ def test_empty_transcript_is_permanent(configure: Callable[..., None]) -> None:
     assert out.failure.code is ErrorCode.EMPTY_DOCUMENT
 
 
+def without_usage(output: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in output.items() if key != "usage"}
+
+
 def test_model_answers_are_remembered_per_instance(
     configure: Callable[..., None], emulators: EmulatorThread
 ) -> None:
@@ -231,16 +236,20 @@ def test_model_answers_are_remembered_per_instance(
     before = served(emulators, "openai")
     first = parse_candidate_profile(parse_payload)
     assert served(emulators, "openai") == before + 1
-    assert parse_candidate_profile(parse_payload) == first
+    again = parse_candidate_profile(parse_payload)
+    assert without_usage(again) == without_usage(first)
+    # The budget is charged once: the remembered answer cost no request.
+    assert first["usage"]["requests"] == 1
+    assert again["usage"]["requests"] == 0
     profile = ParseCandidateProfileOutput.model_validate(first).profile
     assert profile is not None
     screen_payload = {"instance_id": "memo", "job_id": JOB_ID, "profile": profile.model_dump(mode="json")}
     screened = screen_candidate(screen_payload)
-    assert screen_candidate(screen_payload) == screened
+    assert without_usage(screen_candidate(screen_payload)) == without_usage(screened)
     transcript = _text_ref(TRANSCRIPT, "memo/transcript.txt")
     score_payload = {"instance_id": "memo", "job_id": JOB_ID, "transcript": transcript}
     scored = score_transcript(score_payload)
-    assert score_transcript(score_payload) == scored
+    assert without_usage(score_transcript(score_payload)) == without_usage(scored)
     assert served(emulators, "openai") == before + 3
 
 
@@ -266,3 +275,21 @@ def test_timeouts_and_dropped_connections_are_transient(
         assert raised.value.code is code
     finally:
         settings.timeout_hold_s = held
+
+
+def test_usage_reports_what_the_quota_charged(
+    configure: Callable[..., None], emulators: EmulatorThread
+) -> None:
+    async def admitted_tokens() -> int:
+        usage = emulators.server.openai.usage()
+        return sum(int(deployment["admitted_tokens"]) for deployment in usage.values())
+
+    before = int(emulators.call(admitted_tokens()))
+    text_ref = _text_ref("Grace Lindqvist\nSkills: Python, Azure, Kubernetes\n", "charged/resume.txt")
+    output = parse_candidate_profile({"instance_id": "charged", "resume_text": text_ref})
+
+    charged = int(emulators.call(admitted_tokens())) - before
+    assert output["failure"] is None
+    assert output["usage"]["requests"] == 1
+    assert output["usage"]["tokens"] == charged
+    assert output["usage"]["completion_tokens"] > 0
