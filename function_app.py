@@ -20,7 +20,7 @@ from activities import (
     scheduling,
     transcription,
 )
-from orchestrators import batch_screening, candidate_pipeline, interview
+from orchestrators import batch_screening, candidate_pipeline, interview, token_budget
 from triggers import acs_callbacks, blob_intake, dashboard, event_grid, http_api
 
 # Function keys by default; each HTTP route states its own level. Anonymous ones prove the caller otherwise:
@@ -33,6 +33,7 @@ for blueprint in (
     candidate_pipeline.bp,
     interview.bp,
     batch_screening.bp,
+    token_budget.bp,
     http_api.bp,
     blob_intake.bp,
     event_grid.bp,
