@@ -13,7 +13,6 @@ import azure.functions as func
 from activities import (
     calls,
     document_intelligence,
-    jobs,
     openai_structured,
     recordings,
     reports,
@@ -41,7 +40,6 @@ for blueprint in (
     dashboard.bp,
     calls.bp,
     document_intelligence.bp,
-    jobs.bp,
     openai_structured.bp,
     recordings.bp,
     reports.bp,
