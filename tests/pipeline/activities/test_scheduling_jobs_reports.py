@@ -5,10 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from activities.jobs import load_job
 from activities.reports import report_blob_names, write_candidate_report
 from activities.scheduling import schedule_interview
-from shared.errors import ErrorCode
+from shared.errors import ErrorCode, PermanentError
 from shared.logging import redact
 from shared.models import (
     BlobRef,
@@ -16,7 +15,6 @@ from shared.models import (
     DimensionScore,
     FailureInfo,
     InterviewScore,
-    LoadJobOutput,
     Recommendation,
     ScheduleInterviewOutput,
     ScreeningDecision,
@@ -25,7 +23,7 @@ from shared.models import (
     WriteCandidateReportOutput,
 )
 from shared.settings import get_settings
-from shared.storage import download_json, download_text, upload_bytes
+from shared.storage import download_json, download_text, load_job, upload_bytes
 from tests.pipeline.activities.conftest import JOB_ID, blob_names
 
 pytestmark = pytest.mark.azurite
@@ -50,17 +48,16 @@ def _schedule(
 
 
 def test_load_job(configure: Callable[..., None]) -> None:
-    out = LoadJobOutput.model_validate(load_job({"job_id": JOB_ID}))
-    assert out.job is not None
-    assert out.job.min_years == 4
-    assert [s.skill for s in out.job.must_have][:2] == ["Python", "Azure"]
-    missing = LoadJobOutput.model_validate(load_job({"job_id": "nope"}))
-    assert missing.failure is not None
-    assert missing.failure.code is ErrorCode.JOB_NOT_FOUND
+    job = load_job(JOB_ID)
+    assert job.min_years == 4
+    assert [s.skill for s in job.must_have][:2] == ["Python", "Azure"]
+    with pytest.raises(PermanentError) as missing:
+        load_job("nope")
+    assert missing.value.code is ErrorCode.JOB_NOT_FOUND
     upload_bytes(get_settings().jobs_container, "broken.json", b'{"job_id": "broken"}')
-    broken = LoadJobOutput.model_validate(load_job({"job_id": "broken"}))
-    assert broken.failure is not None
-    assert broken.failure.code is ErrorCode.INVALID_INPUT
+    with pytest.raises(PermanentError) as broken:
+        load_job("broken")
+    assert broken.value.code is ErrorCode.INVALID_INPUT
 
 
 def test_booking_is_idempotent_and_respects_business_hours(configure: Callable[..., None]) -> None:

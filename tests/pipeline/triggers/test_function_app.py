@@ -21,7 +21,6 @@ ACTIVITIES = {
     "transcribe_recording",
     "score_transcript",
     "write_candidate_report",
-    "load_job",
 }
 
 
@@ -40,6 +39,7 @@ def test_every_orchestrator_and_activity_is_registered_under_its_history_name() 
         "batch_screening",
     }
     assert {f.name for f in index.of_type("activityTrigger")} >= ACTIVITIES
+    assert {f.name for f in index.of_type("entityTrigger")} == {"openai_token_budget"}
 
 
 def test_http_routes_and_their_auth_levels() -> None:
