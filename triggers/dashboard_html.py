@@ -165,6 +165,13 @@ def clock_panel(context: PageContext) -> Html:
     clock = context.clock
     if clock is None:
         return Html("")
+    if clock.get("locked"):
+        return Html(
+            '<section class="clock" aria-labelledby="clock-title"><h2 id="clock-title">Local clock</h2>'
+            "<p>This host keeps its clock behind its master key. Move time with "
+            "<code>python -m hireflow clock advance [--by 1d]</code> and <code>HIREFLOW_KEY</code> set to "
+            "the master key of the host's keys file.</p></section>"
+        )
     next_timer = clock.get("nextTimer")
     next_due = next_timer.get("fireAt") if isinstance(next_timer, dict) else None
     return render(

@@ -131,6 +131,8 @@ def test_the_sign_in_link_leaves_a_clean_url_and_works_once(
     assert "ticket" not in page.url
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Signed in")
+    # A keyed host keeps its clock behind the master key: the page points at the command line instead.
+    expect(page.locator("section.clock")).to_contain_text("python -m hireflow clock advance")
     cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
     session = cookies["hireflow_dashboard_session"]
     assert session["httpOnly"] is True
