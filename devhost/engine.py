@@ -19,6 +19,14 @@ How an orchestration runs here, and why:
   they take then follow the ids of the episode's new actions, and the engine can assign the same ones.
 - Replaying an action list that disagrees with history (another activity name, another kind of task) is
   reported as a non-deterministic orchestration: the instance fails with that reason; the engine carries on.
+- A round that fails as a whole (or whose commit fails) is void: memory is rebuilt from the store's last
+  committed state, every caller of the round gets ``RoundFailedError`` and may send the request again, and
+  work whose result was lost runs again. If the store cannot be read back, the engine stops serving and
+  says so (``EngineUnavailableError``) rather than leave anyone waiting. ``FAULT_POINTS`` name the windows
+  where tests make a round fail on purpose.
+- As Azure's host does, the engine stamps host.json's ``defaultVersion`` on new instances, runs only the
+  versions its versioning rules allow, pages instance queries (100 per page, ``x-ms-continuation-token``)
+  and hands the SDK the Azure Storage timer limits, so long timers are chained as on Azure.
 
 Performance, since every episode replays the whole history (Python has no extended sessions):
 

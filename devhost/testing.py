@@ -39,7 +39,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -206,6 +206,18 @@ class DurableTestHost:
 
     async def _nudge(self) -> None:
         self.engine._notify_progress()
+
+    def advance_to_next_timer(self) -> datetime | None:
+        """Move time to the next armed durable timer, which then fires; return its time (None: no timer)."""
+        fire_at = self._call(self._advance_to_next_timer())
+        return None if fire_at is None else datetime.fromtimestamp(fire_at, UTC)
+
+    async def _advance_to_next_timer(self) -> float | None:
+        engine = self.engine
+        fire_at = engine.advance_clock_to_next_timer()
+        # Let the timer fire and its episode run (which may arm the next timer) before answering.
+        await engine._wait(lambda: engine._is_idle() and not engine.due_timer_count(), 30)
+        return fire_at
 
     # ------------------------------------------------------------------ running and inspecting
 

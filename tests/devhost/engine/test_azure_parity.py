@@ -395,3 +395,18 @@ def test_a_long_deadline_with_no_event_times_out_after_two_weeks(host: DurableTe
     assert result.output["answer"] is None
     assert timedelta(days=14) <= datetime.fromisoformat(result.output["timed_out_at"]) - started
     assert len(timer_pairs(host, instance_id)) == 4
+
+
+def test_a_test_steps_a_long_wait_leg_by_leg(tmp_path: Path) -> None:
+    with DurableTestHost(VERSIONS_APP) as stepping:
+        instance_id = stepping.start("long_wait", 7)
+        first_leg = stepping.advance_to_next_timer()
+        assert stepping.status(instance_id).runtime_status == "Running"
+        last_leg = stepping.advance_to_next_timer()
+        assert first_leg is not None
+        assert last_leg is not None
+        # Three days, then the four left (no more than six: one leg to the end).
+        assert last_leg - first_leg == timedelta(days=4)
+        assert stepping.status(instance_id).runtime_status == "Completed"
+        assert stepping.advance_to_next_timer() is None
+        assert len(timer_pairs(stepping, instance_id)) == 2
