@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.pipeline import fault_spec, incomplete_interviews
+from bench.pipeline import FAULT_QUIET_S, fault_spec, incomplete_interviews
 from hireflow.client import HireflowClient
 from hireflow.samples import submit_sample
 from hireflow.stack import LocalStack, StackOptions
@@ -28,7 +28,7 @@ def test_every_candidate_completes_with_a_whole_interview_at_20_percent_faults(t
     options = StackOptions(
         work_dir=tmp_path / "faulty",
         emulator_args=("--faults", fault_spec(FAULT_RATE), "--seed", "11"),
-        skip_timers_quiet_s=2.0,
+        skip_timers_quiet_s=FAULT_QUIET_S,  # the question flow's waits on ACS faults are not idleness
     )
     with LocalStack(options) as stack:
         stack.seed_jobs()
