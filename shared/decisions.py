@@ -1,7 +1,8 @@
 """Pure business decisions: no I/O, no clock, no randomness, so orchestrators may call them during replay.
 
-Screening thresholds, interview slot choice, call retry backoff and the no-show rule, stage and progress for
-the custom status, batch ranking, and the plan for splitting audio under the transcription size limit.
+Screening thresholds, interview slot choice, call retry backoff, stage progress for the custom status, batch
+ranking, the plan for splitting audio under the transcription size limit, and the token budget's rules (which
+instances use it, what a prompt will cost before it is rendered).
 """
 
 from __future__ import annotations
@@ -13,32 +14,30 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.models import (
-    BlobRef,
     CandidateOutcome,
     CandidateReport,
-    FailureInfo,
     Interviewer,
     InterviewSlot,
-    PipelineStatus,
     RankedCandidate,
     ScreeningDecision,
     Stage,
 )
 
 __all__ = [
+    "CHARS_PER_TOKEN_FLOOR",
     "STAGE_PROGRESS",
+    "TOKEN_BUDGET_VERSION",
     "Booking",
     "BusinessHours",
-    "CallPlan",
     "call_retry_delay",
     "choose_interview_slot",
-    "next_call_step",
+    "estimate_prompt_tokens",
     "outcome_counts",
-    "pipeline_status",
     "plan_wav_split",
     "rank_candidates",
     "screening_decision",
     "stage_progress",
+    "uses_token_budget",
     "zone",
 ]
 
@@ -183,23 +182,6 @@ def call_retry_delay(
     return min(delay, maximum)
 
 
-@dataclass(frozen=True)
-class CallPlan:
-    """What to do after an unanswered call: retry after ``delay`` or declare a no-show."""
-
-    no_show: bool
-    delay: timedelta | None = None
-
-
-def next_call_step(
-    attempts_made: int, *, max_attempts: int = 3, base: timedelta = timedelta(minutes=15)
-) -> CallPlan:
-    """Apply the no-show rule: after ``max_attempts`` unanswered calls, a no-show; else back off."""
-    if attempts_made >= max_attempts:
-        return CallPlan(no_show=True)
-    return CallPlan(no_show=False, delay=call_retry_delay(max(attempts_made - 1, 0), base=base))
-
-
 # ----------------------------------------------------------------------------------------------------
 # Custom status
 
@@ -230,31 +212,6 @@ STAGE_PROGRESS: dict[Stage, float] = {
 def stage_progress(stage: Stage) -> float:
     """Fraction of the pipeline done when ``stage`` starts (terminal stages are 1.0)."""
     return STAGE_PROGRESS[stage]
-
-
-def pipeline_status(
-    stage: Stage,
-    *,
-    job_id: str | None = None,
-    updated_at: datetime | None = None,
-    detail: str | None = None,
-    failure: FailureInfo | None = None,
-    report: BlobRef | None = None,
-    **known: object,
-) -> PipelineStatus:
-    """Build the custom status for ``stage``; ``known`` adds scores or slot details gathered so far."""
-    return PipelineStatus.model_validate(
-        {
-            "stage": stage,
-            "progress": stage_progress(stage),
-            "job_id": job_id,
-            "updated_at": updated_at,
-            "detail": detail,
-            "failure": failure,
-            "report": report,
-            **known,
-        }
-    )
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -8,9 +8,7 @@ from shared.decisions import (
     BusinessHours,
     call_retry_delay,
     choose_interview_slot,
-    next_call_step,
     outcome_counts,
-    pipeline_status,
     plan_wav_split,
     rank_candidates,
     screening_decision,
@@ -173,15 +171,6 @@ def test_call_backoff_grows_and_is_capped() -> None:
         call_retry_delay(-1)
 
 
-def test_no_show_after_the_last_attempt() -> None:
-    assert next_call_step(1).delay == timedelta(minutes=15)
-    assert next_call_step(2).delay == timedelta(minutes=30)
-    assert not next_call_step(2).no_show
-    assert next_call_step(3).no_show
-    assert next_call_step(3).delay is None
-    assert next_call_step(0, max_attempts=1).delay == timedelta(minutes=15)
-
-
 def test_progress_is_monotonic_along_the_happy_path() -> None:
     path = [
         Stage.RECEIVED,
@@ -204,14 +193,6 @@ def test_progress_is_monotonic_along_the_happy_path() -> None:
     assert progress[0] == 0.0
     assert progress[-1] == 1.0
     assert all(stage in path or stage_progress(stage) <= 1.0 for stage in Stage)
-
-
-def test_pipeline_status_carries_known_details() -> None:
-    status = pipeline_status(Stage.SCORING, job_id="job", screening_score=0.8, call_attempt=2)
-    assert status.progress == stage_progress(Stage.SCORING)
-    assert status.screening_score == 0.8
-    assert status.call_attempt == 2
-    assert status.job_id == "job"
 
 
 def _report(
