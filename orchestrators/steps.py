@@ -121,14 +121,16 @@ def reserve_tokens(
     budget: df.EntityId,
     prompt_tokens: int,
     *,
+    kind: str = "",
     inbox: EventInbox | None = None,
 ) -> Generator[Any, Any, str]:
     """Wait until the ``budget`` entity grants room for one request; returns the reservation id.
 
     Each refusal says how long to wait: a durable timer, then the entity is asked again. The id comes from
-    ``context.new_uuid()``, the same on every replay, so a reservation is never taken twice.
+    ``context.new_uuid()``, the same on every replay, so a reservation is never taken twice. ``kind`` (the
+    activity) lets the entity correct the estimate by what the last request of that kind was charged.
     """
-    reservation = ReserveRequest(id=context.new_uuid(), prompt_tokens=prompt_tokens)
+    reservation = ReserveRequest(id=context.new_uuid(), prompt_tokens=prompt_tokens, kind=kind)
     while True:
         task = context.call_entity(budget, "reserve", reservation.model_dump(mode="json"))
         grant = parse_model(Grant, (yield from await_task(context, inbox, task)))
@@ -154,7 +156,7 @@ def call_budgeted_step(
     The settle is a one-way signal (nothing to wait for). A step that failed settles with unknown usage,
     which keeps its estimate in the window for one more window: its calls, if any, were charged.
     """
-    reservation_id = yield from reserve_tokens(context, budget, prompt_tokens, inbox=inbox)
+    reservation_id = yield from reserve_tokens(context, budget, prompt_tokens, kind=activity, inbox=inbox)
     task = context.call_activity_with_retry(activity, retry, payload.model_dump(mode="json"))
     try:
         raw = yield from await_task(context, inbox, task)

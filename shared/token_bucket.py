@@ -13,6 +13,12 @@ service actually charged and when (the end of the call: never earlier than the r
 charges then occupy the window that follows that moment. A reservation never settled (its orchestration
 was terminated mid-call) is forgotten :data:`UNSETTLED_LEASE_WINDOWS` windows after it was granted.
 
+Estimates learn: a request's prompt is estimated before it is rendered (the orchestrator cannot read the
+blobs it is made of), and the service's charge for the last single-request call of the same ``kind`` (the
+activity) corrects the next estimate of that kind by the difference. Requests of one kind share their
+template, schema and job, which is most of what an estimate misses; a budget that over-reserves leaves a
+request's worth of the quota unused in every window, one that under-reserves meets 429s.
+
 Everything here is pure: state in, state out, ``now`` given as POSIX seconds. The Durable Entity in
 ``orchestrators.token_budget`` stores the state; these functions are its whole behaviour.
 """
@@ -24,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "DEFAULT_MAX_OUTPUT_TOKENS",
     "DEFAULT_WINDOW_S",
-    "RECHECK_S",
+    "MIN_WAIT_S",
     "UNSETTLED_LEASE_WINDOWS",
     "BudgetLimits",
     "BudgetState",
@@ -42,8 +48,8 @@ DEFAULT_WINDOW_S = 60.0
 """Azure OpenAI quotas are per minute."""
 DEFAULT_MAX_OUTPUT_TOKENS = 4_096
 """The ``max_tokens`` the app sends unless ``AZURE_OPENAI_MAX_OUTPUT_TOKENS`` says otherwise; settles say."""
-RECHECK_S = 1.0
-"""How soon to ask again when only unsettled reservations stand in the way (their end is unknown)."""
+MIN_WAIT_S = 0.05
+"""The shortest wait named: asking again sooner would only find the same answer."""
 UNSETTLED_LEASE_WINDOWS = 5
 """Windows after which a reservation nobody settled stops counting."""
 
@@ -69,6 +75,9 @@ class Hold(_Boundary):
     requests: int = Field(ge=0)
     at: float
     settled: bool = False
+    kind: str = ""
+    estimate: int = Field(default=0, ge=0)
+    """The estimate before correction (what the next correction of its kind is measured against)."""
 
 
 class BudgetState(_Boundary):
@@ -77,6 +86,8 @@ class BudgetState(_Boundary):
     limits: BudgetLimits = BudgetLimits()
     max_output_tokens: int = Field(default=DEFAULT_MAX_OUTPUT_TOKENS, ge=0)
     holds: list[Hold] = []
+    corrections: dict[str, int] = {}
+    """Per kind of request: the last charge minus its uncorrected estimate."""
     granted: int = 0
     """Reservations granted since the entity was created (for the curious: the bench reads it)."""
     deferred: int = 0
@@ -89,6 +100,8 @@ class ReserveRequest(_Boundary):
     id: str
     prompt_tokens: int = Field(ge=0)
     requests: int = Field(default=1, ge=1)
+    kind: str = ""
+    """What asks (the activity's name): estimates of one kind are corrected by its last charge."""
 
 
 class Grant(_Boundary):
@@ -147,16 +160,18 @@ def _fits(limits: BudgetLimits, holds: list[Hold], tokens: int, requests: int) -
 
 
 def _wait_s(limits: BudgetLimits, holds: list[Hold], tokens: int, requests: int, now: float) -> float:
-    """Seconds until enough settled holds leave the window for the request to fit."""
-    pending = [hold for hold in holds if not hold.settled]
-    leaving = sorted((hold for hold in holds if hold.settled), key=lambda hold: hold.at)
-    remaining = list(pending) + leaving
+    """Seconds until enough holds may have left the window for the request to fit.
+
+    A settled hold leaves one window after its charge; one still in flight leaves no sooner than one window
+    after its grant (it cannot have been admitted earlier), so that is when asking again can first succeed.
+    """
+    leaving = sorted(holds, key=lambda hold: hold.at)
+    remaining = list(leaving)
     for hold in leaving:
         remaining.remove(hold)
         if _fits(limits, remaining, tokens, requests):
-            return max(0.001, hold.at + limits.window_s - now)
-    # Only reservations still in flight stand in the way: when they end is not known yet.
-    return RECHECK_S
+            return max(MIN_WAIT_S, hold.at + limits.window_s - now)
+    return MIN_WAIT_S  # unreachable: an empty window fits anything
 
 
 def reserve(state: BudgetState, request: ReserveRequest, now: float) -> tuple[BudgetState, Grant]:
@@ -166,11 +181,19 @@ def reserve(state: BudgetState, request: ReserveRequest, now: float) -> tuple[Bu
     twice must not hold twice).
     """
     holds = _expire(state, now)
-    tokens = request.prompt_tokens + state.max_output_tokens
+    estimate = request.prompt_tokens + state.max_output_tokens
+    tokens = max(0, estimate + state.corrections.get(request.kind, 0))
     if any(hold.id == request.id for hold in holds):
         return state.model_copy(update={"holds": holds}), Grant(granted=True, tokens=tokens)
     if _fits(state.limits, holds, tokens, request.requests):
-        hold = Hold(id=request.id, tokens=tokens, requests=request.requests, at=now)
+        hold = Hold(
+            id=request.id,
+            tokens=tokens,
+            requests=request.requests,
+            at=now,
+            kind=request.kind,
+            estimate=estimate,
+        )
         updated = state.model_copy(update={"holds": [*holds, hold], "granted": state.granted + 1})
         return updated, Grant(granted=True, tokens=tokens)
     wait = _wait_s(state.limits, holds, tokens, request.requests, now)
@@ -187,12 +210,16 @@ def settle(state: BudgetState, request: SettleRequest, now: float) -> BudgetStat
     holds = _expire(state, now)
     usage = request.usage
     updated_holds: list[Hold] = []
+    corrections = dict(state.corrections)
     for hold in holds:
         if hold.id != request.id or hold.settled:
             updated_holds.append(hold)
         elif usage is None:
             updated_holds.append(hold.model_copy(update={"settled": True, "at": now}))
         elif usage.requests > 0:
+            if usage.requests == 1 and hold.estimate:
+                # One request, no repair round: its charge tells how far off this kind's estimate was.
+                corrections[hold.kind] = usage.tokens - hold.estimate
             at = usage.finished_at if usage.finished_at is not None else now
             updated_holds.append(
                 hold.model_copy(
@@ -200,7 +227,7 @@ def settle(state: BudgetState, request: SettleRequest, now: float) -> BudgetStat
                 )
             )
         # A settled reservation whose activity made no call (it found an earlier result) frees its hold.
-    update: dict[str, object] = {"holds": updated_holds}
+    update: dict[str, object] = {"holds": updated_holds, "corrections": corrections}
     if usage is not None:
         if usage.max_output_tokens is not None:
             update["max_output_tokens"] = usage.max_output_tokens

@@ -8,7 +8,7 @@ import pytest
 
 from shared.decisions import estimate_prompt_tokens, uses_token_budget
 from shared.token_bucket import (
-    RECHECK_S,
+    MIN_WAIT_S,
     UNSETTLED_LEASE_WINDOWS,
     BudgetLimits,
     BudgetState,
@@ -41,8 +41,8 @@ def test_a_reservation_holds_prompt_plus_answer_until_the_window_is_full() -> No
         grants.append(grant)
     assert [grant.granted for grant in grants] == [True, True, True, False]
     assert grants[0].tokens == 1_000 + ANSWER
-    # Nothing settled yet: when the three in flight end is not known, so ask again soon.
-    assert grants[3].wait_s == RECHECK_S
+    # Nothing settled yet: the three in flight cannot leave the window before one window after their grant.
+    assert grants[3].wait_s == WINDOW
     assert (state.granted, state.deferred) == (3, 1)
 
 
@@ -63,13 +63,36 @@ def test_the_wait_ends_when_the_oldest_charge_leaves_the_window() -> None:
 
 def test_settling_replaces_the_estimate_and_frees_what_was_overestimated() -> None:
     state = budget(tokens=10_000)
-    state, _ = reserve(state, ReserveRequest(id="big", prompt_tokens=5_000), now=0.0)
-    state, refused = reserve(state, ReserveRequest(id="next", prompt_tokens=1_000), now=0.1)
+    state, _ = reserve(state, ReserveRequest(id="big", prompt_tokens=5_000, kind="parse"), now=0.0)
+    state, refused = reserve(state, ReserveRequest(id="next", prompt_tokens=1_000, kind="screen"), now=0.1)
     assert not refused.granted
     state = settle(state, SettleRequest(id="big", usage=charged(4_500, at=0.2)), now=0.3)
-    state, granted = reserve(state, ReserveRequest(id="next", prompt_tokens=1_000), now=0.4)
+    state, granted = reserve(state, ReserveRequest(id="next", prompt_tokens=1_000, kind="screen"), now=0.4)
     assert granted.granted
     assert [hold.tokens for hold in state.holds] == [4_500, 1_000 + ANSWER]
+
+
+def test_an_estimate_learns_from_the_last_charge_of_its_kind() -> None:
+    state = budget(tokens=None)
+    state, first = reserve(state, ReserveRequest(id="p1", prompt_tokens=1_500, kind="parse"), now=0.0)
+    state = settle(state, SettleRequest(id="p1", usage=charged(5_000, at=0.5)), now=0.6)
+    state, second = reserve(state, ReserveRequest(id="p2", prompt_tokens=1_500, kind="parse"), now=1.0)
+    state, other = reserve(state, ReserveRequest(id="s1", prompt_tokens=1_500, kind="screen"), now=1.0)
+    assert first.tokens == 1_500 + ANSWER
+    assert second.tokens == 5_000
+    assert other.tokens == 1_500 + ANSWER
+    # A repair round (two requests) says nothing about one request's size: the correction stays.
+    state = settle(state, SettleRequest(id="p2", usage=charged(11_000, at=1.5, requests=2)), now=1.6)
+    state, third = reserve(state, ReserveRequest(id="p3", prompt_tokens=1_500, kind="parse"), now=2.0)
+    assert third.tokens == 5_000
+
+
+def test_a_wait_is_never_shorter_than_the_floor() -> None:
+    state = budget(tokens=1_000 + ANSWER)
+    state, _ = reserve(state, ReserveRequest(id="a", prompt_tokens=1_000), now=0.0)
+    state, refused = reserve(state, ReserveRequest(id="b", prompt_tokens=1_000), now=WINDOW - 0.001)
+    assert not refused.granted
+    assert refused.wait_s == MIN_WAIT_S
 
 
 def test_a_repair_round_is_charged_as_two_requests() -> None:
