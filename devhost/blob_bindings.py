@@ -1,11 +1,14 @@
 """Blob input and output bindings (``@app.blob_input`` / ``@app.blob_output``) against Azurite or any account.
 
-The binding's ``path`` may hold binding expressions, resolved as the host does from the trigger's metadata:
+The binding's ``path`` may hold ``%NAME%`` app setting expressions, resolved first (as the host resolves them
+while indexing; a missing setting fails with the host's ``'%NAME%' does not resolve to a value.``), and then
+binding expressions, resolved as the host does from the trigger's metadata:
 blob trigger path parameters (``{name}``), HTTP route parameters, ``{Query.x}`` and top-level JSON body
 properties, plus ``{rand-guid}`` / ``{sys.randguid}`` and ``{DateTime}`` / ``{sys.utcnow}``. An input whose
 blob does not exist is ``None``, as on Azure. The parameter's annotation picks the shape: ``InputStream``,
 ``bytes`` (or ``dataType: binary``), else ``str``. An output is uploaded (overwriting) after the function
-returns successfully, from the ``str`` or ``bytes`` it set.
+returns successfully, from the ``str`` or ``bytes`` it set. The ``connection`` (``%NAME%`` allowed) is
+resolved by :mod:`devhost.connections`: a connection string or identity-based ``<name>__...`` settings.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.functions.blob import InputStream
 from azure.storage.blob.aio import BlobServiceClient
 
-from devhost.blob_triggers import connection_string_for
+from devhost.connections import StorageConnection, resolve_app_settings, storage_connection
 
 _EXPRESSION = re.compile(r"\{([^{}]+)\}")
 
@@ -47,6 +50,12 @@ def resolve_path(template: str, metadata: Mapping[str, Any]) -> str:
     return _EXPRESSION.sub(value_of, template)
 
 
+def binding_path(binding: Mapping[str, Any], metadata: Mapping[str, Any]) -> str:
+    """Return the binding's ``path`` with ``%NAME%`` app settings resolved, then its ``{...}`` expressions."""
+    # The host resolves app settings first (at indexing), so a setting's value may itself hold {name}.
+    return resolve_path(resolve_app_settings(str(binding.get("path", ""))), metadata)
+
+
 def _split(path: str) -> tuple[str, str]:
     container, _, blob_name = path.strip("/").partition("/")
     if not container or not blob_name:
@@ -58,19 +67,19 @@ class BlobBindings:
     """Reads input blobs and writes output blobs for the invoker; one client per connection string."""
 
     def __init__(self) -> None:
-        self._clients: dict[str, BlobServiceClient] = {}
+        self._clients: dict[StorageConnection, BlobServiceClient] = {}
 
     def _client(self, binding: Mapping[str, Any]) -> BlobServiceClient:
-        connection = connection_string_for(binding.get("connection"))
+        connection = storage_connection(binding.get("connection"), "blob")
         client = self._clients.get(connection)
         if client is None:
-            client = BlobServiceClient.from_connection_string(connection)
+            client = connection.blob_service_client()
             self._clients[connection] = client
         return client
 
     async def read(self, binding: Mapping[str, Any], metadata: Mapping[str, Any], annotation: Any) -> Any:
         """Download the input blob in the shape the parameter asks for, or ``None`` if it does not exist."""
-        path = resolve_path(str(binding.get("path", "")), metadata)
+        path = binding_path(binding, metadata)
         container, blob_name = _split(path)
         blob = self._client(binding).get_blob_client(container, blob_name)
         try:
@@ -102,7 +111,7 @@ class BlobBindings:
             payload = bytes(value)
         else:
             raise TypeError(f"a blob output takes str or bytes, got {type(value).__name__}")
-        container, blob_name = _split(resolve_path(str(binding.get("path", "")), metadata))
+        container, blob_name = _split(binding_path(binding, metadata))
         await self._client(binding).get_blob_client(container, blob_name).upload_blob(payload, overwrite=True)
 
     async def close(self) -> None:

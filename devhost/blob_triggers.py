@@ -6,9 +6,12 @@ recorded as poison with the reason and left alone. Receipts and poison records l
 the data dir. Triggers declared with ``source="EventGrid"`` are not polled: BlobCreated events posted to the
 blob webhook feed them (see ``devhost.eventgrid``), through the same receipts.
 
-The connection is an app setting named by the binding's ``connection`` (``AzureWebJobsStorage`` when absent),
-looked up as the host does: the name itself, then ``AzureWebJobs`` + name. ``UseDevelopmentStorage=true`` and
-explicit connection strings both work.
+The trigger's ``path`` and ``connection`` may hold ``%NAME%`` app setting expressions, resolved when the
+service starts, as the host resolves them while indexing. The connection is resolved by
+:mod:`devhost.connections` (a connection string, or identity-based ``<name>__...`` settings), for the blob
+service and, as the blob extension also builds a queue client for it, the queue service. A trigger whose
+settings the host would refuse is disabled with the host's words in the log (``The '<name>' function is in
+error: ...``), as the host puts such a function in error while the others run; ``errors`` keeps the message.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import sqlite3
 import threading
@@ -29,6 +31,13 @@ from urllib.parse import unquote, urlparse
 from azure.functions.blob import InputStream
 from azure.storage.blob.aio import BlobServiceClient
 
+from devhost.connections import (
+    HostIndexingError,
+    StorageConnection,
+    function_error,
+    resolve_app_settings,
+    storage_connection,
+)
 from devhost.functions import FunctionIndex, FunctionInfo
 from devhost.invoke import FunctionInvoker
 
@@ -36,7 +45,6 @@ LOGGER = logging.getLogger("devhost.blobs")
 
 MAX_ATTEMPTS = 5
 RECEIPTS_FILE = "blob_receipts.sqlite3"
-DEFAULT_CONNECTION = "AzureWebJobsStorage"
 _PARAMETER = re.compile(r"\{([^{}]+)\}")
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<name>.+)$")
 
@@ -45,7 +53,7 @@ _FINISHED_STATES = ("done", "poison")
 
 
 class BlobTriggerConfigError(ValueError):
-    """A blob trigger whose path or connection cannot be used."""
+    """A blob trigger whose path or connection cannot be used, or one that is disabled."""
 
 
 @dataclass(frozen=True)
@@ -78,16 +86,6 @@ class BlobPath:
         """Return the parameters ``blob_name`` (within the container) binds, or ``None`` for no match."""
         found = self.regex.match(blob_name)
         return found.groupdict() if found else None
-
-
-def connection_string_for(setting_name: str | None) -> str:
-    """Resolve a binding's ``connection`` setting name to a connection string from the environment."""
-    name = setting_name or DEFAULT_CONNECTION
-    for candidate in (name, f"AzureWebJobs{name}"):
-        value = os.environ.get(candidate)
-        if value:
-            return value
-    raise BlobTriggerConfigError(f"app setting {name!r} (the blob trigger's connection) is not set")
 
 
 class ReceiptStore:
@@ -180,8 +178,21 @@ class BlobTrigger:
 
     info: FunctionInfo
     path: BlobPath
-    connection_string: str
+    connection: StorageConnection
     event_grid: bool
+
+    @classmethod
+    def from_function(cls, info: FunctionInfo) -> BlobTrigger:
+        """Resolve the trigger's settings as the host does while indexing (raises with the host's words)."""
+        path = BlobPath.parse(resolve_app_settings(str(info.trigger.get("path", ""))))
+        connection_name = info.trigger.get("connection")
+        connection = storage_connection(connection_name, "blob")
+        # The blob extension also builds a queue client on the same connection (its poison and dispatch
+        # queues): identity-based settings without a queue endpoint fail indexing on Azure, so here too.
+        storage_connection(connection_name, "queue")
+        # ``source`` is an enum the host parses, not a binding expression: no %NAME% there.
+        event_grid = str(info.trigger.get("source", "")).lower() == "eventgrid"
+        return cls(info=info, path=path, connection=connection, event_grid=event_grid)
 
 
 class BlobTriggerService:
@@ -200,7 +211,8 @@ class BlobTriggerService:
         self.poll_interval = poll_interval
         self.receipts = ReceiptStore(data_dir / RECEIPTS_FILE)
         self.triggers: dict[str, BlobTrigger] = {}
-        self._clients: dict[str, BlobServiceClient] = {}
+        self.errors: dict[str, str] = {}  # function name -> why it is disabled, in the host's words
+        self._clients: dict[StorageConnection, BlobServiceClient] = {}
         self._in_flight: set[tuple[str, str, str]] = set()
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -208,21 +220,20 @@ class BlobTriggerService:
         self.poll_rounds = 0  # completed polling rounds, so callers can wait for "at least one more look"
         for info in index.of_type("blobTrigger"):
             try:
-                self.triggers[info.name] = BlobTrigger(
-                    info=info,
-                    path=BlobPath.parse(str(info.trigger.get("path", ""))),
-                    connection_string=connection_string_for(info.trigger.get("connection")),
-                    event_grid=str(info.trigger.get("source", "")).lower() == "eventgrid",
-                )
+                self.triggers[info.name] = BlobTrigger.from_function(info)
+            except HostIndexingError as error:
+                # The host puts such a function in error and runs the others: so does devhost.
+                self.errors[info.name] = function_error(info.name, error)
+                LOGGER.error("%s", self.errors[info.name])
             except BlobTriggerConfigError as error:
-                # A misconfigured trigger is reported and skipped, as the host disables such a function.
-                LOGGER.error("blob trigger %s disabled: %s", info.name, error)
+                self.errors[info.name] = f"blob trigger {info.name} disabled: {error}"
+                LOGGER.error("%s", self.errors[info.name])
 
-    def _client(self, connection_string: str) -> BlobServiceClient:
-        client = self._clients.get(connection_string)
+    def _client(self, connection: StorageConnection) -> BlobServiceClient:
+        client = self._clients.get(connection)
         if client is None:
-            client = BlobServiceClient.from_connection_string(connection_string)
-            self._clients[connection_string] = client
+            client = connection.blob_service_client()
+            self._clients[connection] = client
         return client
 
     async def start(self) -> None:
@@ -259,7 +270,7 @@ class BlobTriggerService:
 
     async def poll_once(self, trigger: BlobTrigger) -> None:
         """List the trigger's container once and schedule every unprocessed matching blob version."""
-        container = self._client(trigger.connection_string).get_container_client(trigger.path.container)
+        container = self._client(trigger.connection).get_container_client(trigger.path.container)
         async for blob in container.list_blobs(name_starts_with=trigger.path.prefix or None):
             name = str(blob.name)
             if trigger.path.match(name) is None:
@@ -291,7 +302,7 @@ class BlobTriggerService:
         A version that already has a receipt (or is poison) is not run again and reports its recorded status.
         ``use_receipts=False`` (an explicit admin invocation) neither checks nor writes receipts.
         """
-        blob_client = self._client(trigger.connection_string).get_blob_client(trigger.path.container, name)
+        blob_client = self._client(trigger.connection).get_blob_client(trigger.path.container, name)
         downloader = await blob_client.download_blob()
         data = await downloader.readall()
         properties = downloader.properties
@@ -346,7 +357,8 @@ class BlobTriggerService:
         """Run an Event Grid sourced blob trigger for one ``Microsoft.Storage.BlobCreated`` event."""
         trigger = self.triggers.get(info.name)
         if trigger is None:
-            raise BlobTriggerConfigError(f"blob trigger {info.name} is disabled (see the start-up log)")
+            reason = self.errors.get(info.name, "see the start-up log")
+            raise BlobTriggerConfigError(f"blob trigger {info.name} is disabled: {reason}")
         container, name = blob_location(event)
         if container != trigger.path.container or trigger.path.match(name) is None:
             LOGGER.info(

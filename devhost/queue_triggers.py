@@ -1,11 +1,13 @@
 """Storage queue triggers against Azurite (or any account), with the Functions host's retry and poison rules.
 
-Each queue trigger polls its queue (``queueName``, ``%Setting%`` allowed) through the ``connection``
-setting, receives up to 16 messages at a time (the host's default ``batchSize``) and runs them concurrently,
-hiding each for ten minutes while it runs. A success deletes the message. A failure makes it visible again at
-once (the default ``visibilityTimeout`` of zero), and once it has been dequeued ``maxDequeueCount`` (5) times
-it moves to ``<queue>-poison`` with its original text, as on Azure. Message text is base64-decoded first, as
-the host does by default; ``host.json`` ``extensions.queues.messageEncoding: "none"`` turns that off.
+Each queue trigger polls its queue (``queueName``, ``%NAME%`` app settings allowed) through its
+``connection`` (resolved by :mod:`devhost.connections`, ``%NAME%`` allowed too; a trigger the host would put
+in error is disabled with the host's words in the log), receives up to 16 messages at a time (the host's
+default ``batchSize``) and runs them concurrently, hiding each for ten minutes while it runs. A success
+deletes the message. A failure makes it visible again at once (the default ``visibilityTimeout`` of zero),
+and once it has been dequeued ``maxDequeueCount`` (5) times it moves to ``<queue>-poison`` with its original
+text, as on Azure. Message text is base64-decoded first, as the host does by default; ``host.json``
+``extensions.queues.messageEncoding: "none"`` turns that off.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import binascii
 import contextlib
 import json
 import logging
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,13 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
-from devhost.blob_triggers import connection_string_for
+from devhost.connections import (
+    HostIndexingError,
+    StorageConnection,
+    function_error,
+    resolve_app_settings,
+    storage_connection,
+)
 from devhost.functions import FunctionIndex, FunctionInfo
 from devhost.invoke import FunctionInvoker
 
@@ -35,7 +41,6 @@ LOGGER = logging.getLogger("devhost.queues")
 BATCH_SIZE = 16
 MAX_DEQUEUE_COUNT = 5
 PROCESSING_VISIBILITY_SECONDS = 600
-_SETTING = re.compile(r"^%([^%]+)%$")
 
 
 class QueueTriggerConfigError(ValueError):
@@ -71,13 +76,8 @@ def message_encoding_is_base64(app_dir: Path | None) -> bool:
 
 
 def queue_name_for(info: FunctionInfo) -> str:
-    """Resolve the trigger's ``queueName`` (``%Setting%`` from the environment)."""
-    name = str(info.trigger.get("queueName", ""))
-    setting = _SETTING.match(name)
-    if setting:
-        name = os.environ.get(setting.group(1), "")
-        if not name:
-            raise QueueTriggerConfigError(f"app setting {setting.group(1)!r} (the queue name) is not set")
+    """Resolve the trigger's ``queueName``: ``%NAME%`` app settings, as the host's name resolver does."""
+    name = resolve_app_settings(str(info.trigger.get("queueName", "")))
     if not name:
         raise QueueTriggerConfigError("queue trigger without a queueName")
     return name.lower()
@@ -89,7 +89,7 @@ class QueueTrigger:
 
     info: FunctionInfo
     queue_name: str
-    connection_string: str
+    connection: StorageConnection
 
 
 class QueueTriggerService:
@@ -100,24 +100,30 @@ class QueueTriggerService:
         self.poll_interval = poll_interval
         self.base64 = message_encoding_is_base64(index.app_path.parent if index.app_path else None)
         self.triggers: dict[str, QueueTrigger] = {}
+        self.errors: dict[str, str] = {}  # function name -> why it is disabled
         self.poll_rounds = 0
-        self._clients: dict[str, QueueServiceClient] = {}
+        self._clients: dict[StorageConnection, QueueServiceClient] = {}
         self._poller: asyncio.Task[None] | None = None
         for info in index.of_type("queueTrigger"):
             try:
                 self.triggers[info.name] = QueueTrigger(
                     info=info,
                     queue_name=queue_name_for(info),
-                    connection_string=connection_string_for(info.trigger.get("connection")),
+                    connection=storage_connection(info.trigger.get("connection"), "queue"),
                 )
+            except HostIndexingError as error:
+                # The host puts such a function in error and runs the others: so does devhost.
+                self.errors[info.name] = function_error(info.name, error)
+                LOGGER.error("%s", self.errors[info.name])
             except (QueueTriggerConfigError, ValueError) as error:
-                LOGGER.error("queue trigger %s disabled: %s", info.name, error)
+                self.errors[info.name] = f"queue trigger {info.name} disabled: {error}"
+                LOGGER.error("%s", self.errors[info.name])
 
     def _queue(self, trigger: QueueTrigger, queue_name: str | None = None) -> QueueClient:
-        service = self._clients.get(trigger.connection_string)
+        service = self._clients.get(trigger.connection)
         if service is None:
-            service = QueueServiceClient.from_connection_string(trigger.connection_string)
-            self._clients[trigger.connection_string] = service
+            service = trigger.connection.queue_service_client()
+            self._clients[trigger.connection] = service
         return service.get_queue_client(queue_name or trigger.queue_name)
 
     async def start(self) -> None:

@@ -13,7 +13,8 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from devhost.blob_triggers import MAX_ATTEMPTS, BlobPath, connection_string_for
+from devhost.blob_triggers import MAX_ATTEMPTS, BlobPath
+from devhost.connections import connection_string_for
 from devhost.server import BLOBS
 from tests.devhost.host.support import InProcessHost, call, in_process_host, wait_until
 from tests.support.azurite import AzuriteInstance
