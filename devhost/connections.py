@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -177,12 +177,13 @@ class StorageConnection:
 
     name: str
     service: Service
-    connection_string: str | None = None
+    # Secrets stay out of repr, so a logged connection never shows a key.
+    connection_string: str | None = field(default=None, repr=False)
     endpoint: str | None = None
     credential: Literal["shared_key", "sas", "token"] | None = None
     account_name: str | None = None
-    account_key: str | None = None
-    signature: str | None = None
+    account_key: str | None = field(default=None, repr=False)
+    signature: str | None = field(default=None, repr=False)
     managed_identity: bool = False
     client_id: str | None = None
 

@@ -84,6 +84,15 @@ def test_a_setting_named_as_the_connection_holds_its_connection_string() -> None
     assert connection.connection_string == DEV_STORE
 
 
+def test_a_connection_shows_no_secret_when_logged() -> None:
+    keyed = storage_connection("S", "blob", settings(S="AccountName=a;AccountKey=c2VjcmV0"))
+    sas = settings(S__serviceUri="https://a.blob.core.windows.net", S__credential__signature="sig=x")
+    signed = storage_connection("S", "blob", sas)
+    assert "c2VjcmV0" not in repr(keyed)
+    assert "sig=x" not in repr(signed)
+    assert "a.blob.core.windows.net" in repr(signed)
+
+
 def test_the_azure_webjobs_prefixed_setting_is_looked_up_first() -> None:
     found = settings(MyStorage="AccountName=bare", AzureWebJobsMyStorage=DEV_STORE)
     assert connection_string_for("MyStorage", found) == DEV_STORE
