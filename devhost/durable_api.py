@@ -28,6 +28,7 @@ from devhost.engine import (
     NotSupportedError,
     UnknownFunctionError,
 )
+from devhost.http_triggers import JsonBodyError, parse_json_body
 
 PREFIX = "/runtime/webhooks/durabletask"
 CONTINUATION_HEADER = "x-ms-continuation-token"
@@ -153,12 +154,14 @@ async def _payload(request: web.Request) -> str | None:
     if not raw.strip():
         return None
     try:
-        parsed = json.loads(raw)
-    except ValueError as error:
+        parsed = parse_json_body(raw)
+    except JsonBodyError as error:
         raise _BadRequestError(f"The request body is not valid JSON: {error}") from error
     if isinstance(parsed, str):
         try:
             json.loads(parsed)
+        except RecursionError as error:
+            raise _BadRequestError("The request body is not valid JSON: nested too deeply") from error
         except ValueError:
             return json.dumps(parsed)
         return parsed

@@ -134,3 +134,21 @@ def test_completed_instance_answers_410_to_events_and_terminate(tmp_path: Path) 
             assert response.status == 410
 
     run(tmp_path, scenario)
+
+
+def test_hostile_bodies_are_400_and_start_nothing(tmp_path: Path) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    huge_integer = b"9" * 5_000
+    # The SDK client double-encodes bodies: the same hostility inside a JSON string literal.
+    nested_in_a_string = b'"' + nested + b'"'
+
+    async def scenario(engine: Engine, http: aiohttp.ClientSession, api: str) -> None:
+        for body in (nested, huge_integer, nested_in_a_string):
+            headers = {"Content-Type": "application/json"}
+            async with http.post(f"{api}/orchestrators/hello_sequence", data=body, headers=headers) as response:
+                assert response.status == 400, body[:10]
+                assert "not valid JSON" in (await response.json())["ExceptionMessage"]
+        async with http.get(f"{api}/instances/") as response:
+            assert await response.json() == []
+
+    run(tmp_path, scenario)
