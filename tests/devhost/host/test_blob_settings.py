@@ -109,23 +109,36 @@ def test_a_trigger_path_whose_setting_is_missing_is_in_error_with_the_hosts_word
 
 
 def test_an_identity_based_trigger_connection_needs_a_queue_endpoint_too(
-    azurite: AzuriteInstance, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    storage: BlobServiceClient, azurite: AzuriteInstance, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("HOST_TEST_RESUMES", "settings-inbox")
     monkeypatch.delenv(CONNECTION, raising=False)
     monkeypatch.setenv(f"{CONNECTION}__blobServiceUri", azurite.blob_endpoint)
+    monkeypatch.setenv(f"{CONNECTION}__credential", "managedidentity")
 
-    service = _service(_resume_app([]), tmp_path)
+    without_queue = _service(_resume_app([]), tmp_path / "first")
+    without_queue.receipts.close()
 
-    assert "resume_uploaded" not in service.triggers
-    assert "create an instance of QueueServiceClient" in service.errors["resume_uploaded"]
+    assert "resume_uploaded" not in without_queue.triggers
+    assert "create an instance of QueueServiceClient" in without_queue.errors["resume_uploaded"]
 
     queue_endpoint = azurite.blob_endpoint.replace(str(azurite.blob_port), str(azurite.queue_port))
     monkeypatch.setenv(f"{CONNECTION}__queueServiceUri", queue_endpoint)
-    service.receipts.close()
-    service = _service(_resume_app([]), tmp_path)
-    assert service.triggers["resume_uploaded"].connection.endpoint == azurite.blob_endpoint
-    service.receipts.close()
+    seen: list[dict[str, Any]] = []
+    service = _service(_resume_app(seen), tmp_path / "second")
+    trigger = service.triggers["resume_uploaded"]
+    assert trigger.connection.endpoint == azurite.blob_endpoint
+    name = f"job-{uuid.uuid4().hex[:6]}/identity.pdf"
+    storage.get_container_client("settings-inbox").upload_blob(name, b"read through the service URI")
+
+    async def run() -> str:
+        try:
+            return await service.run_blob(trigger, name)
+        finally:
+            await service.stop()
+
+    assert asyncio.run(run()) == "done"
+    assert seen == [{"name": f"settings-inbox/{name}", "content": b"read through the service URI"}]
 
 
 def test_a_blob_binding_path_resolves_app_settings_before_trigger_values(
