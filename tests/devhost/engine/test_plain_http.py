@@ -144,8 +144,8 @@ def test_hostile_bodies_are_400_and_start_nothing(tmp_path: Path) -> None:
 
     async def scenario(engine: Engine, http: aiohttp.ClientSession, api: str) -> None:
         for body in (nested, huge_integer, nested_in_a_string):
-            headers = {"Content-Type": "application/json"}
-            async with http.post(f"{api}/orchestrators/hello_sequence", data=body, headers=headers) as response:
+            start = f"{api}/orchestrators/hello_sequence"
+            async with http.post(start, data=body, headers={"Content-Type": "application/json"}) as response:
                 assert response.status == 400, body[:10]
                 assert "not valid JSON" in (await response.json())["ExceptionMessage"]
         async with http.get(f"{api}/instances/") as response:
