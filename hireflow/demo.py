@@ -278,7 +278,8 @@ def run_demo(
             master_hint = f" (HIREFLOW_KEY = masterKey of {stack.keys_file})" if stack.keys_file else ""
             out.write(
                 f"\nDashboard (a one-time sign-in link): {stack.dashboard_url}\n"
-                "The clock now runs in real time, so a review waits for you; move it on purpose with\n"
+                "The clock now runs in real time, so a review waits for you; move it on purpose with the\n"
+                "dashboard's clock panel, or with\n"
                 f"  python -m hireflow clock advance [--by 1d] --url {stack.api_url}{master_hint}\n"
                 "Serving until Ctrl-C; try: python -m hireflow list python-backend-engineer "
                 f"--url {stack.api_url}{key_hint}\n"

@@ -378,7 +378,12 @@ class LocalStack:
             # ACS posts mid-call events here; devhost serves the app's callback route.
             "CALLBACK_BASE_URL": self.api_url,
             "ACS_CALLBACK_SECRET": secrets.token_urlsafe(24),
+            # Its own secret: the dashboard's sign-in links and sessions verify nowhere else.
+            "DASHBOARD_SIGNING_SECRET": secrets.token_urlsafe(24),
         }
+        if self.master_key:
+            # A keyed devhost keeps /admin/clock behind its master key; the dashboard's clock panel sends it.
+            settings["DEVHOST_ADMIN_KEY"] = self.master_key
         settings.update(self.options.extra_settings)
         return settings
 
@@ -477,11 +482,11 @@ class LocalStack:
         """A sign-in link to the dashboard that a browser opens as it is; each read mints a new one.
 
         The link carries a one-time ticket signed with a key derived from the secret the stack gave the app
-        (``ACS_CALLBACK_SECRET``); the app trades it for a session cookie and redirects to the clean URL.
+        (``DASHBOARD_SIGNING_SECRET``); the app trades it for a session cookie and redirects to the clean URL.
         """
         from triggers.dashboard_auth import mint_sign_in_ticket
 
-        secret = self.settings.get("ACS_CALLBACK_SECRET")
+        secret = self.settings.get("DASHBOARD_SIGNING_SECRET")
         if not self.api_url or not secret:
             raise StackError("devhost", "is not running: no dashboard to sign in to")
         return f"{self.api_url}/api/dashboard?ticket={mint_sign_in_ticket(secret)}"

@@ -52,6 +52,11 @@ param openAiTranscriptionCapacity int = 1
 @metadata({ azd: { type: 'generate', config: { length: 48, noSpecial: true } } })
 param acsCallbackSecret string
 
+@secure()
+@description('Key of the dashboard\'s sign-in tickets and session cookies (DASHBOARD_SIGNING_SECRET), apart from the ACS callback secret so each can be rotated alone. azd generates it once per environment and keeps it.')
+@metadata({ azd: { type: 'generate', config: { length: 48, noSpecial: true } } })
+param dashboardSigningSecret string
+
 @description('OpenID configuration ACS publishes for the JWTs it signs on Call Automation callbacks (public cloud).')
 param acsOpenIdConfigurationUrl string = 'https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration'
 
@@ -312,6 +317,7 @@ module functionApp 'modules/function-app.bicep' = {
       ACS_IMMUTABLE_RESOURCE_ID: communication.outputs.immutableResourceId
       ACS_OPENID_CONFIGURATION_URL: acsOpenIdConfigurationUrl
       ACS_CALLBACK_SECRET: acsCallbackSecret
+      DASHBOARD_SIGNING_SECRET: dashboardSigningSecret
       HTTP_TIMEOUT_SECONDS: '60'
       HTTP_CONNECT_TIMEOUT_SECONDS: '10'
       SCREENING_ADVANCE_THRESHOLD: screeningAdvanceThreshold

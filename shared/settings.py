@@ -13,7 +13,7 @@ import re
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -132,6 +132,19 @@ class Settings(BaseSettings):
     # Client id of the user-assigned managed identity on Azure (DefaultAzureCredential's choice of identity).
     azure_client_id: str | None = Field(default=None, validation_alias=_alias("AZURE_CLIENT_ID"))
 
+    # The recruiter's dashboard (triggers.dashboard).
+    # Key of the dashboard's sign-in tickets and session cookies (an HMAC key derived from it, see
+    # triggers.dashboard_auth); its own secret, so rotating it signs people out without touching interviews.
+    dashboard_signing_secret: str | None = Field(
+        default=None, validation_alias=_alias("DASHBOARD_SIGNING_SECRET")
+    )
+    # Injected by the platform (never an app setting) while App Service Authentication runs in front of the
+    # app; only then are the X-MS-CLIENT-PRINCIPAL* headers the platform's, because only then does it strip
+    # such headers from incoming requests.
+    app_service_auth_enabled: bool = Field(default=False, validation_alias=_alias("WEBSITE_AUTH_ENABLED"))
+    # The local host's master key: the dashboard's clock panel moves a keyed devhost's clock with it (local).
+    devhost_admin_key: str | None = Field(default=None, validation_alias=_alias("DEVHOST_ADMIN_KEY"))
+
     # Telemetry (shared.telemetry): spans go to Application Insights when its connection string is set
     # (Azure), else to this JSON-lines file when set ("-" for stderr) for local runs; neither: no export.
     applicationinsights_connection_string: str | None = Field(
@@ -156,6 +169,15 @@ class Settings(BaseSettings):
         default=14, ge=1, le=90, validation_alias=_alias("SCHEDULING_HORIZON_DAYS")
     )
 
+    @field_validator("app_service_auth_enabled", mode="before")
+    @classmethod
+    def _platform_flag(cls, value: object) -> bool:
+        # The platform writes "True" or "False"; like Microsoft.Identity.Web, only "true" (any case) means on,
+        # and an empty value (local.settings.json) means off.
+        if isinstance(value, bool):
+            return value
+        return isinstance(value, str) and value.strip().lower() == "true"
+
     @property
     def is_local(self) -> bool:
         """True for the local profile (emulators, Azurite, keys)."""
@@ -178,6 +200,7 @@ class Settings(BaseSettings):
             "DOCUMENT_INTELLIGENCE_API_KEY": self.document_intelligence_api_key,
             "ACS_CONNECTION_STRING": self.acs_connection_string,
             "ACS_CALLBACK_SECRET": self.acs_callback_secret,
+            "DASHBOARD_SIGNING_SECRET": self.dashboard_signing_secret,
         }
         for key, value in secrets.items():
             if value is None:
@@ -185,8 +208,17 @@ class Settings(BaseSettings):
             lowered = value.lower()
             if any(marker in lowered for marker in PLACEHOLDER_MARKERS) or "usedevelopmentstorage" in lowered:
                 raise ValueError(f"{key} holds a placeholder; set a real value or use HIREFLOW_PROFILE=local")
-        if self.acs_callback_secret is not None and len(self.acs_callback_secret) < 16:
-            raise ValueError("ACS_CALLBACK_SECRET must be at least 16 characters outside the local profile")
+        for key, secret in (
+            ("ACS_CALLBACK_SECRET", self.acs_callback_secret),
+            ("DASHBOARD_SIGNING_SECRET", self.dashboard_signing_secret),
+        ):
+            if secret is not None and len(secret) < 16:
+                raise ValueError(f"{key} must be at least 16 characters outside the local profile")
+        if self.devhost_admin_key:
+            raise ValueError(
+                "DEVHOST_ADMIN_KEY is the local devhost's master key, for HIREFLOW_PROFILE=local only: "
+                "remove it"
+            )
         if self.ca_bundle is not None or self.acs_recording_proxy_url is not None:
             raise ValueError("CA_BUNDLE and ACS_RECORDING_PROXY_URL are for the local emulators only")
         self._refuse_keys_and_unreachable_endpoints()

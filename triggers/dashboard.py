@@ -89,6 +89,8 @@ REPORT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src
 """The written report is a document of its own: shown sandboxed, its inline styles allowed, no script."""
 ENTRA_LOGIN_PATH = "/.auth/login/aad"
 CLOCK_TIMEOUT_S = 5.0
+ADMIN_KEY_HEADER = "x-functions-key"
+"""How the Functions host (and devhost) takes a key in a header rather than the ``code`` query parameter."""
 NOTICES = {
     "signed_in": "Signed in.",
     "decided": "Decision sent; the candidate moves on as soon as the pipeline takes it.",
@@ -156,16 +158,29 @@ def _cookie(name: str, value: str, *, secure: bool, max_age: int, path: str) -> 
     return "; ".join(attributes)
 
 
-def _shared_secret() -> str:
-    secret = get_settings().acs_callback_secret
+def _signing_secret() -> str:
+    secret = get_settings().dashboard_signing_secret
     if not secret:
-        raise DashboardAuthError(503, "local sign-in needs the app setting ACS_CALLBACK_SECRET")
+        raise DashboardAuthError(503, "local sign-in needs the app setting DASHBOARD_SIGNING_SECRET")
     return secret
 
 
 def authenticate(req: func.HttpRequest) -> Principal:
-    """Return the signed-in user; raise :class:`DashboardAuthError` (401) when nothing proves a sign-in."""
-    if not get_settings().is_local:
+    """Return the signed-in user; raise :class:`DashboardAuthError` (401) when nothing proves a sign-in.
+
+    On Azure the principal headers prove a sign-in only while App Service Authentication runs in front of
+    the app (the platform then strips such headers from what callers send, and injects
+    ``WEBSITE_AUTH_ENABLED=True``); without it anyone could send them, so they are refused.
+    """
+    settings = get_settings()
+    if not settings.is_local:
+        if not settings.app_service_auth_enabled:
+            LOGGER.warning("dashboard refused: App Service Authentication is not enabled for this app")
+            raise DashboardAuthError(
+                503,
+                "the dashboard needs App Service Authentication in front of the app (WEBSITE_AUTH_ENABLED "
+                "is not True); principal headers are not trusted without it",
+            )
         principal = entra_principal(req.headers)
         if principal is None:
             raise DashboardAuthError(401, "sign in through the app's Entra ID authentication first")
@@ -173,7 +188,7 @@ def authenticate(req: func.HttpRequest) -> Principal:
     session = cookie_value(req.headers.get("cookie"), SESSION_COOKIE)
     if not session:
         raise DashboardAuthError(401, "open the sign-in link the local stack printed (its dashboard_url)")
-    verify_session(_shared_secret(), session)
+    verify_session(_signing_secret(), session)
     return Principal(name="local recruiter", source="local")
 
 
@@ -230,6 +245,11 @@ def _http_json(url: str, body: Any = None) -> Any:
     request = Request(url, data=data_bytes, method="GET" if body is None else "POST")
     if data_bytes is not None:
         request.add_header("Content-Type", "application/json")
+    admin_key = get_settings().devhost_admin_key
+    if admin_key:
+        # A keyed host keeps /admin behind its master key; the stack hands it to the app (local only), in a
+        # header so it never appears in a URL or a log line.
+        request.add_header(ADMIN_KEY_HEADER, admin_key)
     with urlopen(request, timeout=CLOCK_TIMEOUT_S) as answer:
         return json.loads(answer.read() or b"null")
 
@@ -242,8 +262,8 @@ async def local_clock(req: func.HttpRequest) -> dict[str, Any] | None:
         clock = await asyncio.to_thread(_http_json, _clock_url(req))
     except HTTPError as error:
         error.close()
-        # A keyed host keeps its clock behind the master key, which the app does not hold: the page says so
-        # and points at the command line, which does.
+        # A keyed host keeps its clock behind the master key; without DEVHOST_ADMIN_KEY (or with a wrong one)
+        # the page says so and points at the command line.
         return {"locked": True} if error.code == 401 else None
     except (URLError, OSError, ValueError):
         return None
@@ -399,8 +419,8 @@ def _sign_in(req: func.HttpRequest, ticket: str) -> func.HttpResponse:
     if not get_settings().is_local:
         return html_response(message_page("Refused", "sign-in links are for the local stack only"), 404)
     try:
-        _LEDGER.redeem(_shared_secret(), ticket)
-        session = mint_session(_shared_secret())
+        _LEDGER.redeem(_signing_secret(), ticket)
+        session = mint_session(_signing_secret())
     except DashboardAuthError as error:
         LOGGER.warning("dashboard sign-in refused: %s", error.message)
         return html_response(message_page("Not signed in", error.message), error.status)

@@ -168,7 +168,8 @@ def clock_panel(context: PageContext) -> Html:
     if clock.get("locked"):
         return Html(
             '<section class="clock" aria-labelledby="clock-title"><h2 id="clock-title">Local clock</h2>'
-            "<p>This host keeps its clock behind its master key. Move time with "
+            "<p>This host keeps its clock behind its master key, and the app was not given it "
+            "(<code>DEVHOST_ADMIN_KEY</code>). Move time with "
             "<code>python -m hireflow clock advance [--by 1d]</code> and <code>HIREFLOW_KEY</code> set to "
             "the master key of the host's keys file.</p></section>"
         )

@@ -30,6 +30,12 @@ LOCAL_ONLY_SETTINGS = {
     "HIREFLOW_TRACE_FILE": "local span export to JSON lines; on Azure spans go to Application Insights",
     # Flex Consumption takes the language from functionAppConfig.runtime and refuses this app setting.
     "FUNCTIONS_WORKER_RUNTIME": "set by functionAppConfig.runtime.name on Flex Consumption",
+    "DEVHOST_ADMIN_KEY": "the local devhost's master key, for the dashboard's clock panel",
+}
+
+# Settings the code reads that the platform injects itself, and that an app setting must never fake.
+PLATFORM_SETTINGS = {
+    "WEBSITE_AUTH_ENABLED": "set by App Service while its authentication runs in front of the app",
 }
 
 # Settings the Functions host or an SDK reads (not the Settings class), which Azure needs.
@@ -146,7 +152,7 @@ def test_parameters_file_uses_azd_conventions_and_fills_every_required_parameter
     assert set(values) <= set(declared), set(values) - set(declared)
     # Parameters azd generates itself (metadata azd.type = generate) need no value in the file.
     generated = {name for name, param in declared.items() if '"type": "generate"' in json.dumps(param)}
-    assert generated == {"acsCallbackSecret"}
+    assert generated == {"acsCallbackSecret", "dashboardSigningSecret"}
     required = {name for name, param in declared.items() if param.get("default") is None} - generated
     assert required <= set(values), required - set(values)
     outputs = parse("main.bicep")["outputs"]
@@ -158,11 +164,13 @@ def test_every_setting_the_code_reads_is_set_on_azure() -> None:
     declared = app_settings()
     reads = set(setting_keys())
     assert set(LOCAL_ONLY_SETTINGS) <= reads
-    missing = reads - set(LOCAL_ONLY_SETTINGS) - declared
+    assert set(PLATFORM_SETTINGS) <= reads
+    missing = reads - set(LOCAL_ONLY_SETTINGS) - set(PLATFORM_SETTINGS) - declared
     assert not missing, f"app settings shared/settings.py reads but the Bicep does not set: {sorted(missing)}"
     assert not HOST_SETTINGS - declared, sorted(HOST_SETTINGS - declared)
     assert not declared & set(LOCAL_ONLY_SETTINGS), sorted(declared & set(LOCAL_ONLY_SETTINGS))
     assert not declared & FLEX_REFUSED_SETTINGS
+    assert not declared & set(PLATFORM_SETTINGS), sorted(declared & set(PLATFORM_SETTINGS))
 
 
 def test_profile_and_sources_are_the_azure_ones() -> None:

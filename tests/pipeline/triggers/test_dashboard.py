@@ -16,19 +16,31 @@ import azure.functions as func
 import pytest
 
 from orchestrators.identity import candidate_instance_id
-from tests.pipeline.triggers.conftest import CALLBACK_SECRET, JOB_ID, ORIGIN, TriggerHarness
+from shared.settings import reset_settings
+from tests.pipeline.triggers.conftest import JOB_ID, ORIGIN, TriggerHarness
 from triggers.dashboard_auth import CSRF_COOKIE, SESSION_COOKIE, mint_session, mint_sign_in_ticket
 from triggers.dashboard_data import CandidateRow, build_timeline, filter_rows, intake_path
 
 pytestmark = pytest.mark.azurite
 
 Harness = Callable[..., TriggerHarness]
+DASHBOARD_SECRET = "trigger-tests-dashboard-signing-secret"
+"""What ``DASHBOARD_SIGNING_SECRET`` holds here: the dashboard signs with it, never with the ACS one."""
+
+
+@pytest.fixture(autouse=True)
+def _dashboard_signing_secret(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The trigger harness sets the pipeline's settings; the dashboard's own secret is added on top.
+    monkeypatch.setenv("DASHBOARD_SIGNING_SECRET", DASHBOARD_SECRET)
+    reset_settings()
+
+
 HOSTILE = "<script>alert(1)</script>"
 CSRF = "csrf-token-of-this-browser"
 
 
 def _signed_in_headers(csrf: str | None = CSRF) -> dict[str, str]:
-    cookies = [f"{SESSION_COOKIE}={mint_session(CALLBACK_SECRET)}"]
+    cookies = [f"{SESSION_COOKIE}={mint_session(DASHBOARD_SECRET)}"]
     if csrf:
         cookies.append(f"{CSRF_COOKIE}={csrf}")
     return {"cookie": "; ".join(cookies)}
@@ -129,7 +141,7 @@ def test_without_a_session_every_page_is_refused(harness: Harness) -> None:
 
 def test_the_sign_in_ticket_becomes_a_strict_http_only_cookie_and_leaves_the_url(harness: Harness) -> None:
     h = harness()
-    ticket = mint_sign_in_ticket(CALLBACK_SECRET)
+    ticket = mint_sign_in_ticket(DASHBOARD_SECRET)
 
     first = _call(h, "dashboard_home", _request("GET", "dashboard", params={"ticket": ticket}))
     again = _call(h, "dashboard_home", _request("GET", "dashboard", params={"ticket": ticket}))

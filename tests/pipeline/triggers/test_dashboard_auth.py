@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterator
 
+import azure.functions as func
 import pytest
 
+from shared.settings import reset_settings, setting_keys
+from triggers.dashboard import authenticate
 from triggers.dashboard_auth import (
+    SESSION_COOKIE,
     TICKET_TTL_S,
     DashboardAuthError,
+    Principal,
     TicketLedger,
     check_csrf,
     check_same_origin,
@@ -126,3 +132,98 @@ def test_the_platforms_principal_names_the_user() -> None:
     assert named.name == "r@x.test"
     assert entra_principal({}) is None
     assert entra_principal({"x-ms-client-principal": "!!not base64!!"}) is not None
+
+
+# ----------------------------------------------------------------------------------------------------
+# The app's own checks: which secret signs, and when the platform's principal is trusted
+
+AZURE = {
+    "STORAGE_ACCOUNT_URL": "https://hireflowdata.blob.core.windows.net",
+    "AZURE_OPENAI_ENDPOINT": "https://hireflow-ai.openai.azure.com/",
+    "DOCUMENT_INTELLIGENCE_ENDPOINT": "https://hireflow-di.cognitiveservices.azure.com/",
+    "ACS_ENDPOINT": "https://hireflow-acs.unitedstates.communication.azure.com/",
+    "ACS_IMMUTABLE_RESOURCE_ID": "5b3e5b1c-6f0e-4c55-9a0d-3c1b2a4d5e6f",
+    "ACS_CALLER_PHONE_NUMBER": "+12065559876",
+    "CALLBACK_BASE_URL": "https://hireflow-func.azurewebsites.net",
+    "ACS_CALLBACK_SECRET": "an-acs-callback-secret-of-32-chars",
+    "DASHBOARD_SIGNING_SECRET": "a-dashboard-signing-secret-of-32c",
+}
+PRINCIPAL_HEADERS = {"x-ms-client-principal-id": "0000-1", "x-ms-client-principal-name": "rita@contoso.test"}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, str]], None]]:
+    """Replace every app setting with the given ones, for the settings class the app reads."""
+
+    def use(values: dict[str, str]) -> None:
+        for key in setting_keys():
+            monkeypatch.delenv(key, raising=False)
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+        reset_settings()
+
+    yield use
+    reset_settings()
+
+
+def _page_request(headers: dict[str, str]) -> func.HttpRequest:
+    return func.HttpRequest(
+        method="GET", url=f"{ORIGIN}/api/dashboard/reviews", headers=headers, params={}, body=b""
+    )
+
+
+def test_principal_headers_are_refused_on_azure_without_app_service_authentication(
+    environment: Callable[[dict[str, str]], None],
+) -> None:
+    environment(AZURE)  # no WEBSITE_AUTH_ENABLED: nothing strips forged principal headers
+
+    with pytest.raises(DashboardAuthError) as refused:
+        authenticate(_page_request(PRINCIPAL_HEADERS))
+
+    assert refused.value.status == 503
+    assert "WEBSITE_AUTH_ENABLED" in refused.value.message
+
+
+def test_principal_headers_sign_in_while_app_service_authentication_runs(
+    environment: Callable[[dict[str, str]], None],
+) -> None:
+    environment({**AZURE, "WEBSITE_AUTH_ENABLED": "True"})
+
+    principal = authenticate(_page_request(PRINCIPAL_HEADERS))
+
+    assert principal == Principal(name="rita@contoso.test", source="entra")
+    with pytest.raises(DashboardAuthError) as missing:
+        authenticate(_page_request({}))
+    assert missing.value.status == 401
+
+
+def test_sessions_are_signed_with_the_dashboards_own_secret_not_the_acs_one(
+    environment: Callable[[dict[str, str]], None],
+) -> None:
+    acs_secret, dashboard_secret = "acs-secret-of-this-stack", "dashboard-secret-of-this-stack"
+    environment(
+        {
+            "HIREFLOW_PROFILE": "local",
+            "ACS_CALLBACK_SECRET": acs_secret,
+            "DASHBOARD_SIGNING_SECRET": dashboard_secret,
+        }
+    )
+
+    def with_session(secret: str) -> func.HttpRequest:
+        return _page_request({"cookie": f"{SESSION_COOKIE}={mint_session(secret)}"})
+
+    assert authenticate(with_session(dashboard_secret)).source == "local"
+    with pytest.raises(DashboardAuthError, match="signature does not match"):
+        authenticate(with_session(acs_secret))
+
+
+def test_local_sign_in_without_the_dashboards_secret_names_the_missing_setting(
+    environment: Callable[[dict[str, str]], None],
+) -> None:
+    environment({"HIREFLOW_PROFILE": "local", "ACS_CALLBACK_SECRET": "acs-secret-of-this-stack"})
+
+    with pytest.raises(DashboardAuthError) as refused:
+        authenticate(_page_request({"cookie": f"{SESSION_COOKIE}={mint_session('anything')}"}))
+
+    assert refused.value.status == 503
+    assert "DASHBOARD_SIGNING_SECRET" in refused.value.message

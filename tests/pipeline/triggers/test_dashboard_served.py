@@ -22,12 +22,22 @@ from devhost.clock import Clock
 from devhost.engine import Engine
 from devhost.functions import index_app
 from devhost.server import HostOptions, RunningHost, serve
-from tests.pipeline.triggers.conftest import CALLBACK_SECRET, TriggerHarness
+from shared.settings import reset_settings
+from tests.pipeline.triggers.conftest import TriggerHarness
 from triggers.dashboard_auth import mint_sign_in_ticket
 
 pytestmark = pytest.mark.azurite
 
 Harness = Callable[..., TriggerHarness]
+DASHBOARD_SECRET = "trigger-tests-dashboard-signing-secret"
+"""What ``DASHBOARD_SIGNING_SECRET`` holds here: the dashboard signs with it, never with the ACS one."""
+
+
+@pytest.fixture(autouse=True)
+def _dashboard_signing_secret(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The trigger harness sets the pipeline's settings; the dashboard's own secret is added on top.
+    monkeypatch.setenv("DASHBOARD_SIGNING_SECRET", DASHBOARD_SECRET)
+    reset_settings()
 
 
 class ServedDashboard:
@@ -87,7 +97,7 @@ def _clock_now(served: ServedDashboard) -> datetime:
 
 def test_the_sign_in_link_opens_the_dashboard_in_a_browser_session(served: ServedDashboard) -> None:
     status, _, headers = served.request(
-        "GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}"
+        "GET", f"/api/dashboard?ticket={mint_sign_in_ticket(DASHBOARD_SECRET)}"
     )
     assert status == 303
     assert headers["Location"] == "/api/dashboard?notice=signed_in"
@@ -101,7 +111,7 @@ def test_the_sign_in_link_opens_the_dashboard_in_a_browser_session(served: Serve
 
 
 def test_the_clock_panel_moves_the_hosts_clock_by_a_day(served: ServedDashboard) -> None:
-    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}")
+    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(DASHBOARD_SECRET)}")
     status, page, _ = served.request("GET", "/api/dashboard/reviews")
     assert status == 200, page
     assert "Local clock" in page
@@ -123,7 +133,7 @@ def test_the_clock_panel_moves_the_hosts_clock_by_a_day(served: ServedDashboard)
 
 
 def test_the_clock_cannot_be_moved_without_the_forms_token(served: ServedDashboard) -> None:
-    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}")
+    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(DASHBOARD_SECRET)}")
     served.request("GET", "/api/dashboard/reviews")
     before = _clock_now(served)
 
@@ -164,7 +174,7 @@ def test_the_clock_command_shows_and_moves_the_hosts_clock(served: ServedDashboa
 
 
 def test_advancing_with_no_timer_pending_says_so(served: ServedDashboard) -> None:
-    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(CALLBACK_SECRET)}")
+    served.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(DASHBOARD_SECRET)}")
     _, page, _ = served.request("GET", "/api/dashboard/reviews")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token

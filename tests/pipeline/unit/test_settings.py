@@ -66,6 +66,9 @@ def test_defaults_describe_an_azure_deployment() -> None:
         ("ACS_CONNECTION_STRING", "endpoint=https://x/;accesskey=placeholder"),
         ("ACS_CALLBACK_SECRET", "local-dev-callback-secret"),
         ("ACS_CALLBACK_SECRET", "short"),
+        ("DASHBOARD_SIGNING_SECRET", "local-dev-dashboard-signing-secret"),
+        ("DASHBOARD_SIGNING_SECRET", "short"),
+        ("DEVHOST_ADMIN_KEY", "a-real-looking-master-key-of-devhost"),
         ("CA_BUNDLE", "/tmp/ca.pem"),
     ],
 )
@@ -88,3 +91,32 @@ def test_inconsistent_business_rules_are_refused() -> None:
         )
     with pytest.raises(ValidationError, match="BUSINESS_HOURS_START"):
         Settings.model_validate({**AZURE, "BUSINESS_HOURS_START": 18, "BUSINESS_HOURS_END": 9})
+
+
+def test_the_dashboard_has_its_own_signing_secret() -> None:
+    settings = Settings.model_validate(
+        {**AZURE, "ACS_CALLBACK_SECRET": "c" * 32, "DASHBOARD_SIGNING_SECRET": "d" * 32}
+    )
+    assert settings.dashboard_signing_secret == "d" * 32
+    assert settings.acs_callback_secret == "c" * 32
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [("True", True), ("true", True), (" TRUE ", True), ("False", False), ("", False), ("1", False)],
+)
+def test_app_service_authentication_is_on_only_when_the_platform_says_true(value: str, enabled: bool) -> None:
+    assert (
+        Settings.model_validate({**AZURE, "WEBSITE_AUTH_ENABLED": value}).app_service_auth_enabled is enabled
+    )
+
+
+def test_app_service_authentication_is_off_unless_the_platform_injects_the_flag() -> None:
+    assert Settings.model_validate(AZURE).app_service_auth_enabled is False
+
+
+def test_the_devhost_admin_key_is_refused_on_azure_with_its_name() -> None:
+    with pytest.raises(ValidationError, match=r"DEVHOST_ADMIN_KEY .* HIREFLOW_PROFILE=local only"):
+        Settings.model_validate({**AZURE, "DEVHOST_ADMIN_KEY": "k" * 40})
+    local = Settings.model_validate({"HIREFLOW_PROFILE": "local", "DEVHOST_ADMIN_KEY": "k" * 40})
+    assert local.devhost_admin_key == "k" * 40
