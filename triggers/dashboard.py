@@ -474,7 +474,7 @@ async def dashboard_report(req: func.HttpRequest, client: df.DurableOrchestratio
         route_params={"instance_id": instance_id},
         body=b"",
     )
-    answer = await http_api._handled(http_api._get_report(api_req, client))
+    answer = await http_api.api_response(http_api.handle_get_report(api_req, client))
     if answer.status_code != 200:
         message = _api_error_message(answer)
         return html_response(
@@ -606,7 +606,7 @@ def _with_notice(location: str, notice: str) -> str:
 
 
 async def _api_call(work: Awaitable[func.HttpResponse]) -> dict[str, Any]:
-    answer = await http_api._handled(work)
+    answer = await http_api.api_response(work)
     if answer.status_code >= 400:
         raise ActionFailedError(answer.status_code, _api_error_message(answer))
     body = json.loads(answer.get_body() or b"{}")
@@ -644,7 +644,7 @@ async def dashboard_candidate_action(
         body = json.dumps({"reason": f"cancelled from the dashboard by {principal.name}"[:500]}).encode()
         path = f"candidates/{quote(instance_id, safe='')}/cancel"
         api_req = _api_request(req, "POST", path, {"instance_id": instance_id}, body)
-        await _api_call(http_api._cancel(api_req, client))
+        await _api_call(http_api.handle_cancel(api_req, client))
         return redirect(_with_notice(referer_back, "cancelled"))
 
     actions = {"decision": decide, "withdraw": withdraw, "cancel": cancel}
@@ -671,7 +671,7 @@ async def _send(
     api_req = _api_request(
         req, "POST", path, {"instance_id": instance_id, "event_name": event}, json.dumps(body).encode()
     )
-    await _api_call(http_api._send_event(api_req, client))
+    await _api_call(http_api.handle_send_event(api_req, client))
 
 
 def _multipart(fields: dict[str, str], file_field: str, filename: str, content: bytes) -> tuple[bytes, str]:
@@ -713,7 +713,7 @@ async def dashboard_action(req: func.HttpRequest, client: df.DurableOrchestratio
         body, content_type = _multipart(fields, "resume", resume.filename, content)
         path = f"jobs/{quote(job_id, safe='')}/candidates"
         api_req = _api_request(req, "POST", path, {"job_id": job_id}, body, content_type)
-        answer = await _api_call(http_api._submit(api_req, client))
+        answer = await _api_call(http_api.handle_submit(api_req, client))
         notice = "submitted" if answer.get("created") else "exists"
         return redirect(_with_notice(_candidate_url(str(answer["id"])), notice))
 
@@ -728,7 +728,7 @@ async def dashboard_action(req: func.HttpRequest, client: df.DurableOrchestratio
                 request[key] = int(value)
         path = f"jobs/{quote(job_id, safe='')}/screenings"
         api_req = _api_request(req, "POST", path, {"job_id": job_id}, json.dumps(request).encode())
-        answer = await _api_call(http_api._start_screening(api_req, client))
+        answer = await _api_call(http_api.handle_start_screening(api_req, client))
         target = f"{BASE}/screenings/{quote(str(answer['id']), safe='')}"
         return redirect(_with_notice(target, "screening_started"))
 

@@ -22,6 +22,11 @@ are bounded in size and nesting, and no request answers 500 for what it carries.
 
 Only this API's own URLs are handed out, never the durable extension's management URLs, which embed the
 system key.
+
+In-process surface: each route is a thin ``api_response(handle_<action>(req, client))``. The ``handle_*``
+handlers take a ``func.HttpRequest`` (route parameters in ``route_params``) and the durable client, and raise
+:class:`ApiError` for refusals; :func:`api_response` turns those into the 4xx answer. The dashboard acts
+through the same pair, so validation, 404/409 answers and idempotency are the API's in both places.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Awaitable
 from typing import Annotated, Any, Self
 from urllib.parse import quote, urlsplit
 
@@ -381,7 +387,11 @@ async def _candidate_view(
     return candidate_view(snapshot, interview=interview, blob_url=_blob_url)
 
 
-async def _handled(work: Any) -> func.HttpResponse:
+async def api_response(work: Awaitable[func.HttpResponse]) -> func.HttpResponse:
+    """Await one of the ``handle_*`` handlers; an :class:`ApiError` it raises becomes its 4xx answer.
+
+    The HTTP routes and the dashboard both answer through this, so a refusal reads the same everywhere.
+    """
     try:
         response: func.HttpResponse = await work
     except ApiError as error:
@@ -428,7 +438,12 @@ async def _resume_from_upload(job_id: str, req: func.HttpRequest) -> tuple[BlobR
     return resume, contact.contact()
 
 
-async def _submit(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_submit(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``POST /jobs/{job_id}/candidates`` (JSON reference or multipart upload): start, or find, the pipeline.
+
+    ``req.route_params["job_id"]`` names the job. 202 when started, 200 when this resume already runs;
+    raises :class:`ApiError` (404 job, 400 fields, 413 size, 415 type).
+    """
     job_id = await _known_job(req)
     content_type = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     declared_length = req.headers.get("content-length")
@@ -466,14 +481,15 @@ async def _submit(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 @bp.durable_client_input(client_name="client")
 async def submit_candidate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start the pipeline for a resume (JSON reference or multipart upload); idempotent per job + resume."""
-    return await _handled(_submit(req, client))
+    return await api_response(handle_submit(req, client))
 
 
 # ----------------------------------------------------------------------------------------------------
 # Read
 
 
-async def _get_candidate(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_get_candidate(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``GET /candidates/{instance_id}``: the candidate view; raises :class:`ApiError` 404 when unknown."""
     instance_id = _candidate_id(req)
     snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
     if snapshot is None:
@@ -485,10 +501,14 @@ async def _get_candidate(req: func.HttpRequest, client: Any) -> func.HttpRespons
 @bp.durable_client_input(client_name="client")
 async def get_candidate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Where a candidate stands: stage, progress, timestamps, scores, report link, failure reason."""
-    return await _handled(_get_candidate(req, client))
+    return await api_response(handle_get_candidate(req, client))
 
 
-async def _get_report(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_get_report(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``GET /candidates/{instance_id}/report?format=html|json``: the report's bytes from Blob storage.
+
+    Raises :class:`ApiError` 404 (no candidate, no report yet, blob gone) or 400 (format).
+    """
     from shared.storage import download_bytes
 
     instance_id = _candidate_id(req)
@@ -519,7 +539,7 @@ async def get_candidate_report(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Serve the candidate's report from Blob storage (``?format=html``, the default, or ``json``)."""
-    return await _handled(_get_report(req, client))
+    return await api_response(handle_get_report(req, client))
 
 
 def encode_continuation(last_instance_id: str) -> str:
@@ -563,7 +583,8 @@ def _status_filter(raw: str | None) -> tuple[df.OrchestrationRuntimeStatus | Non
     raise _invalid_parameter("status", f"one of {', '.join(allowed)}", "unknown status filter")
 
 
-async def _list_candidates(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_list_candidates(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``GET /jobs/{job_id}/candidates``: one page of candidate views, with the next page's token."""
     job_id = _job_id(req)
     top = _page_size(_query(req, "top"))
     runtime_filter, stage_filter = _status_filter(_query(req, "status"))
@@ -602,14 +623,19 @@ async def _list_candidates(req: func.HttpRequest, client: Any) -> func.HttpRespo
 @bp.durable_client_input(client_name="client")
 async def list_candidates(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One page of a job's candidates, optionally filtered by stage or runtime status."""
-    return await _handled(_list_candidates(req, client))
+    return await api_response(handle_list_candidates(req, client))
 
 
 # ----------------------------------------------------------------------------------------------------
 # Events and cancellation
 
 
-async def _send_event(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_send_event(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``POST /candidates/{instance_id}/events/{event_name}``: validate the body, deliver it where it waits.
+
+    Raises :class:`ApiError` 404 (unknown event or candidate), 409 (finished, or nothing awaits the event),
+    400 (body).
+    """
     instance_id = _candidate_id(req)
     event_name = req.route_params.get("event_name", "")
     model = EVENT_MODELS.get(event_name)
@@ -651,10 +677,14 @@ async def send_candidate_event(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Deliver a recruiter decision, a reschedule request or a withdrawal to the waiting orchestration."""
-    return await _handled(_send_event(req, client))
+    return await api_response(handle_send_event(req, client))
 
 
-async def _cancel(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_cancel(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``POST /candidates/{instance_id}/cancel``: terminate the interview, then the pipeline (202).
+
+    Raises :class:`ApiError` 404 (unknown candidate) or 409 (already finished).
+    """
     instance_id = _candidate_id(req)
     request: CancelRequest = _validated(CancelRequest, _json_body(req, empty={}))
     snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
@@ -678,7 +708,7 @@ async def _cancel(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 @bp.durable_client_input(client_name="client")
 async def cancel_candidate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Stop a candidate's pipeline (and its interview, if one is running)."""
-    return await _handled(_cancel(req, client))
+    return await api_response(handle_cancel(req, client))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -739,7 +769,11 @@ async def _named_resumes(names: list[str]) -> list[BatchCandidate]:
     return candidates
 
 
-async def _start_screening(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_start_screening(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``POST /jobs/{job_id}/screenings``: start ``batch_screening`` (202), or find the same one (200).
+
+    Raises :class:`ApiError` 404 (job), 400 (body, no resumes) or 413 (too many resumes).
+    """
     job_id = await _known_job(req)
     request: ScreeningRequest = _validated(ScreeningRequest, _json_body(req, empty={}))
     if request.resume_blobs is not None:
@@ -771,10 +805,11 @@ async def _start_screening(req: func.HttpRequest, client: Any) -> func.HttpRespo
 @bp.durable_client_input(client_name="client")
 async def start_screening(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Screen many resumes of a job at once (``batch_screening``); idempotent per job + set of resumes."""
-    return await _handled(_start_screening(req, client))
+    return await api_response(handle_start_screening(req, client))
 
 
-async def _get_screening(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def handle_get_screening(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """``GET /screenings/{instance_id}``: progress and shortlist; a 404 :class:`ApiError` when unknown."""
     instance_id = _screening_id(req)
     snapshot = await _snapshot(client, instance_id, BATCH_SCREENING)
     if snapshot is None:
@@ -786,7 +821,7 @@ async def _get_screening(req: func.HttpRequest, client: Any) -> func.HttpRespons
 @bp.durable_client_input(client_name="client")
 async def get_screening(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Progress of a batch screening, and its ranked shortlist once finished."""
-    return await _handled(_get_screening(req, client))
+    return await api_response(handle_get_screening(req, client))
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -376,3 +376,48 @@ def test_health_reports_each_dependency(harness: Harness, monkeypatch: object) -
     assert report["dependencies"]["blob_storage"]["status"] == "healthy"
     assert report["dependencies"]["openai"]["status"] == "not_configured"
     assert all("latency_ms" in dependency for dependency in report["dependencies"].values())
+
+
+def test_the_in_process_surface_answers_as_the_routes_do(harness: Harness) -> None:
+    import azure.durable_functions as df
+    import azure.functions as func
+
+    from triggers import http_api
+
+    h = harness()
+    client = df.DurableOrchestrationClient(h.host.engine.client_binding())
+    route = {"instance_id": UNKNOWN_ID, "event_name": "CandidateWithdrew"}
+
+    def request() -> func.HttpRequest:
+        return func.HttpRequest(
+            method="POST",
+            url=f"{ORIGIN}/api/candidates/{UNKNOWN_ID}/events/CandidateWithdrew",
+            headers={"content-type": "application/json"},
+            params={},
+            route_params=route,
+            body=b"{}",
+        )
+
+    over_http = h.http(
+        "send_candidate_event",
+        "POST",
+        f"candidates/{UNKNOWN_ID}/events/CandidateWithdrew",
+        body={},
+        route=route,
+    )
+    in_process = h.host.run(http_api.api_response(http_api.handle_send_event(request(), client)))
+    with pytest.raises(http_api.ApiError) as raised:
+        h.host.run(http_api.handle_send_event(request(), client))
+
+    assert in_process.status_code == over_http.status_code == 404
+    assert body_of(in_process) == body_of(over_http)
+    assert raised.value.status == 404
+    for name in (
+        "api_response",
+        "handle_submit",
+        "handle_send_event",
+        "handle_cancel",
+        "handle_start_screening",
+        "handle_get_report",
+    ):
+        assert getattr(http_api, name).__doc__, f"{name} is public and must say what it does"
