@@ -72,6 +72,7 @@ from triggers.dashboard_html import (
     screenings_body,
     upload_body,
 )
+from triggers.durable import query_instances
 
 LOGGER = get_logger("hireflow.dashboard")
 
@@ -327,7 +328,7 @@ async def _jobs_page(req: func.HttpRequest, client: Any, context: PageContext) -
     summaries = []
     waiting = 0
     for job in jobs:
-        statuses = await client.get_status_by(instance_id_prefix=job_instance_prefix(job.job_id))
+        statuses = await query_instances(client, prefix=job_instance_prefix(job.job_id))
         counts = {"total": 0, "running": 0, "awaiting_review": 0, "finished": 0}
         for status in statuses:
             if not status or status.name != CANDIDATE_PIPELINE:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from azure.durable_functions import OrchestrationRuntimeStatus
 from pydantic import BaseModel, ValidationError
 
 from orchestrators.batch_screening import ORCHESTRATOR_NAME as BATCH_SCREENING
@@ -35,6 +36,7 @@ from shared.models import (
     Stage,
     TranscriptRef,
 )
+from triggers.durable import instance_status, query_instances
 from triggers.views import InstanceSnapshot, candidate_view, screening_view
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -98,7 +100,7 @@ class CandidateRow:
 
 
 async def _with_input(client: Any, instance_id: str) -> Any:
-    return await client.get_status(instance_id, show_input=True)
+    return await instance_status(client, instance_id, show_input=True)
 
 
 def _pipeline_input(snapshot: InstanceSnapshot) -> CandidatePipelineInput | None:
@@ -128,7 +130,7 @@ def _row(snapshot: InstanceSnapshot, interview: InstanceSnapshot | None = None) 
 
 async def candidate_rows(client: Any, job_id: str) -> list[CandidateRow]:
     """Every candidate of a job, newest first, with the contact name from each instance's input."""
-    statuses = await client.get_status_by(instance_id_prefix=job_instance_prefix(job_id))
+    statuses = await query_instances(client, prefix=job_instance_prefix(job_id))
     ids = [
         str(status.instance_id)
         for status in statuses
@@ -139,7 +141,7 @@ async def candidate_rows(client: Any, job_id: str) -> list[CandidateRow]:
     interviews: dict[str, InstanceSnapshot] = {}
     in_interview = [s for s in snapshots if _custom_stage(s) in _INTERVIEW_STAGE_VALUES]
     found = await asyncio.gather(
-        *(client.get_status(interview_instance_id(s.instance_id)) for s in in_interview)
+        *(instance_status(client, interview_instance_id(s.instance_id)) for s in in_interview)
     )
     for snapshot, status in zip(in_interview, found, strict=True):
         if status:
@@ -427,13 +429,13 @@ def _call_attempts(steps: list[TimelineStep]) -> list[CallAttempt]:
 
 async def candidate_detail(client: Any, instance_id: str) -> CandidateDetail | None:
     """Read one candidate with its history and its interview's; None when there is no such candidate."""
-    status = await client.get_status(
-        instance_id, show_history=True, show_history_output=True, show_input=True
+    status = await instance_status(
+        client, instance_id, show_history=True, show_history_output=True, show_input=True
     )
     if not status or status.name != CANDIDATE_PIPELINE:
         return None
-    interview_status = await client.get_status(
-        interview_instance_id(instance_id), show_history=True, show_history_output=True
+    interview_status = await instance_status(
+        client, interview_instance_id(instance_id), show_history=True, show_history_output=True
     )
     snapshot = InstanceSnapshot.from_status(status)
     interview = InstanceSnapshot.from_status(interview_status) if interview_status else None
@@ -509,7 +511,10 @@ async def review_queue(client: Any, job_ids: list[str]) -> list[ReviewItem]:
     """Every candidate awaiting review across ``job_ids``, oldest deadline first."""
     items: list[ReviewItem] = []
     for job_id in job_ids:
-        statuses = await client.get_status_by(instance_id_prefix=job_instance_prefix(job_id))
+        # Only running instances can await a review: the host filters, and pages, for us.
+        statuses = await query_instances(
+            client, prefix=job_instance_prefix(job_id), runtime_status=[OrchestrationRuntimeStatus.Running]
+        )
         waiting = [
             str(status.instance_id)
             for status in statuses
@@ -520,8 +525,8 @@ async def review_queue(client: Any, job_ids: list[str]) -> list[ReviewItem]:
             and getattr(status.runtime_status, "value", status.runtime_status) == "Running"
         ]
         for instance_id in waiting:
-            status = await client.get_status(
-                instance_id, show_history=True, show_history_output=True, show_input=True
+            status = await instance_status(
+                client, instance_id, show_history=True, show_history_output=True, show_input=True
             )
             if not status:
                 continue
@@ -555,7 +560,7 @@ def time_left(deadline: datetime | None, now: datetime) -> str:
 
 async def screenings_of(client: Any, job_id: str) -> list[dict[str, Any]]:
     """Every batch screening of a job (its view), newest first."""
-    statuses = await client.get_status_by(instance_id_prefix=f"{job_id}.batch-")
+    statuses = await query_instances(client, prefix=f"{job_id}.batch-")
     views = [
         screening_view(InstanceSnapshot.from_status(status))
         for status in statuses
@@ -566,7 +571,7 @@ async def screenings_of(client: Any, job_id: str) -> list[dict[str, Any]]:
 
 async def screening(client: Any, instance_id: str) -> dict[str, Any] | None:
     """One batch screening's view, or None."""
-    status = await client.get_status(instance_id)
+    status = await instance_status(client, instance_id)
     if not status or status.name != BATCH_SCREENING:
         return None
     return screening_view(InstanceSnapshot.from_status(status))

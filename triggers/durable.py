@@ -34,9 +34,21 @@ def escaped(instance_id: str) -> str:
     return quote(instance_id, safe="")
 
 
-async def instance_status(client: Any, instance_id: str) -> DurableOrchestrationStatus | None:
-    """Return the status of ``instance_id``, or None when no such instance exists."""
-    status: DurableOrchestrationStatus = await client.get_status(escaped(instance_id))
+async def instance_status(
+    client: Any,
+    instance_id: str,
+    *,
+    show_input: bool = False,
+    show_history: bool = False,
+    show_history_output: bool = False,
+) -> DurableOrchestrationStatus | None:
+    """Return the status of ``instance_id`` (input and history when asked), or None when there is none."""
+    status: DurableOrchestrationStatus = await client.get_status(
+        escaped(instance_id),
+        show_history=show_history,
+        show_history_output=show_history_output,
+        show_input=show_input,
+    )
     return status if status else None
 
 

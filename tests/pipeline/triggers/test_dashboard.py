@@ -547,3 +547,38 @@ def test_a_failed_candidate_shows_its_reason_and_retries_show_their_errors(harne
     extract = retried_page.split("<strong>extract_resume_text</strong>", 1)[1].split("</li></ol></li>", 1)[0]
     assert extract.count("<li>attempt ") == 3
     assert extract.count("fake 503") == 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# Paging and ids: the dashboard reads through triggers.durable, as the API does
+
+
+def test_the_job_page_lists_candidates_beyond_the_hosts_first_page(harness: Harness) -> None:
+    from triggers.durable import HOST_PAGE_SIZE
+
+    h = harness()
+    count = HOST_PAGE_SIZE + 23
+    ids = [f"{JOB_ID}.{index:024x}" for index in range(count)]
+    for instance_id in ids:
+        # An empty input fails each pipeline at its first episode: many instances, cheaply.
+        h.host.start("candidate_pipeline", {}, instance_id=instance_id)
+    h.host.run_until_idle()
+
+    job_page = _page(h, "jobs", JOB_ID).get_body().decode()
+    home = _call(h, "dashboard_home", _request("GET", "dashboard", headers=_signed_in_headers()))
+
+    listed = re.findall(r'data-candidate="([^"]+)"', job_page)
+    assert sorted(listed) == ids
+    assert f'<td data-label="Finished">{count}</td>' in home.get_body().decode()
+
+
+def test_an_id_with_query_characters_is_not_read_as_another_candidate(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    instance_id = _hostile_candidate(h)
+
+    smuggled = _page(h, "candidates", f"{instance_id}?showHistory=true")
+    fragment = _page(h, "candidates", f"{instance_id}#top")
+
+    assert smuggled.status_code == 404
+    assert fragment.status_code == 404
+    assert _page(h, "candidates", instance_id).status_code == 200
