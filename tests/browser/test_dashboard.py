@@ -2,7 +2,8 @@
 
 One stack and one browser serve the whole module; the tests run in file order and follow one candidate:
 uploaded through the form, seen moving on the job's page without a reload, decided from the review queue
-(double-clicked: it is still sent once), moved to its interview with ``hireflow clock advance``'s API, and
+(double-clicked: it is still sent once), moved to its interview with the page's clock panel (the stack hands
+the app devhost's master key), and
 read on its page: transcript with the scoring's quotes marked, and the timeline from the durable history.
 The candidate's name is a script tag and the recruiter's note carries quotes, markup and a right-to-left
 override: both must reach the page as text. Screenshots go to ``docs/images/``.
@@ -131,8 +132,10 @@ def test_the_sign_in_link_leaves_a_clean_url_and_works_once(
     assert "ticket" not in page.url
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Signed in")
-    # A keyed host keeps its clock behind the master key: the page points at the command line instead.
-    expect(page.locator("section.clock")).to_contain_text("python -m hireflow clock advance")
+    # The host is keyed; the stack gave the app its master key, so the clock panel can move time.
+    clock = page.locator("section.clock")
+    expect(clock).to_contain_text("Mode real")
+    expect(clock.get_by_role("button", name="Advance to next timer")).to_be_visible()
     cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
     session = cookies["hireflow_dashboard_session"]
     assert session["httpOnly"] is True
@@ -233,8 +236,9 @@ def test_the_candidate_goes_on_to_its_interview_when_the_clock_is_advanced(
     state = page.locator("#state")
     # In real time the interview waits for its slot, a day or more away ...
     expect(state).to_contain_text("waiting for slot", timeout=MOVE_TIMEOUT_MS)
-    # ... until someone moves the clock on purpose, as `python -m hireflow clock advance` does.
-    stack.advance_clock()
+    # ... until someone moves the clock on purpose, here with the page's own clock panel (keyed host).
+    page.locator("section.clock").get_by_role("button", name="Advance to next timer").click()
+    expect(page.get_by_role("status")).to_contain_text("The clock moved")
     expect(state).to_contain_text("interviewed", timeout=MOVE_TIMEOUT_MS)
     expect(state.locator(".badge")).to_have_text("completed")
 
@@ -322,7 +326,7 @@ def test_a_batch_screening_is_followed_to_its_ranked_shortlist(
     card = page.locator("article[data-candidate*='.batch-']")
     expect(card).to_be_visible(timeout=MOVE_TIMEOUT_MS)
     card.get_by_role("heading").get_by_role("link").click()
-    page.get_by_role("button", name="Advance").click()
+    page.get_by_role("button", name="Advance", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Decision sent")
     expect(page.locator("#state")).to_contain_text("waiting for slot", timeout=MOVE_TIMEOUT_MS)
     stack.advance_clock()

@@ -150,6 +150,8 @@ def test_the_demo_prints_the_dashboard_and_a_person_decides_then_moves_time(
     page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
     page.goto(link)
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+    # The demo's host is keyed, and the stack gave the app its master key: the clock panel can move time.
+    expect(page.locator("section.clock").get_by_role("button", name="Advance to next timer")).to_be_visible()
     page.get_by_role("navigation").get_by_role("link", name="Review queue").click()
     # Real time: the review waits for a person instead of timing out after the skip's quiet second.
     card = page.locator(f"article[data-candidate='{candidate_id}']")

@@ -1,8 +1,8 @@
 """The dashboard over real HTTP on devhost's server: sign-in through the link, and the local clock panel.
 
 The clock panel reads and moves devhost's ``/admin/clock`` from the app's own origin, so it needs the real
-server (the trigger harness serves only the durable routes). Keys are not required here: with keys, the
-admin API wants the master key, which the app does not hold (see docs/DASHBOARD.md).
+server (the trigger harness serves only the durable routes). Unkeyed, the admin API is open; keyed, it wants
+the master key, which the app sends from ``DEVHOST_ADMIN_KEY`` (the local stack fills it in).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from devhost.clock import Clock
 from devhost.engine import Engine
 from devhost.functions import index_app
 from devhost.server import HostOptions, RunningHost, serve
-from shared.settings import reset_settings
+from shared.settings import get_settings, reset_settings
 from tests.pipeline.triggers.conftest import TriggerHarness
 from triggers.dashboard_auth import mint_sign_in_ticket
 
@@ -43,14 +43,20 @@ def _dashboard_signing_secret(harness: Harness, monkeypatch: pytest.MonkeyPatch)
 class ServedDashboard:
     """devhost serving the app unkeyed on a free port, with one browser-like cookie jar."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, require_keys: bool = False) -> None:
         from function_app import app
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.engine = Engine(index_app(app), data_dir, clock=Clock.skipping(), durable=False)
-        options = HostOptions(data_dir=data_dir, port=0, timer_triggers=False, blob_poll_interval=3600)
+        options = HostOptions(
+            data_dir=data_dir,
+            port=0,
+            timer_triggers=False,
+            blob_poll_interval=3600,
+            require_keys=require_keys,
+        )
         self.host: RunningHost = self.run(serve(self.engine.index, self.engine, options))
         self.session: aiohttp.ClientSession = self.run(self._session())
 
@@ -188,3 +194,73 @@ def test_advancing_with_no_timer_pending_says_so(served: ServedDashboard) -> Non
 
     assert status == 409
     assert "the clock did not move: no durable timer is pending" in body
+
+
+# ----------------------------------------------------------------------------------------------------
+# A keyed host, as the demo runs it
+
+
+@pytest.fixture
+def keyed(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedDashboard]:
+    """devhost with keys required; the app holds its master key in DEVHOST_ADMIN_KEY, as the stack sets it."""
+    from devhost.keys import load_or_create_keys
+
+    harness()
+    data_dir = tmp_path / "devhost"
+    # Created before the host starts, which keeps the keys it finds: the stack learns the master key so too.
+    monkeypatch.setenv("DEVHOST_ADMIN_KEY", load_or_create_keys(data_dir).master_key)
+    reset_settings()
+    dashboard = ServedDashboard(data_dir, require_keys=True)
+    yield dashboard
+    dashboard.close()
+
+
+def _keyed_clock_now(served: ServedDashboard) -> datetime:
+    from devhost.keys import KEY_HEADER
+
+    status, body, _ = served.request(
+        "GET", "/admin/clock", headers={KEY_HEADER: get_settings().devhost_admin_key or ""}
+    )
+    assert status == 200, body
+    found = re.search(r'"now": "([^"]+)"', body)
+    assert found, body
+    return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+
+
+def test_on_a_keyed_host_the_clock_panel_moves_time_with_the_admin_key(keyed: ServedDashboard) -> None:
+    locked, _, _ = keyed.request("GET", "/admin/clock")
+    assert locked == 401  # the admin API is closed to anyone without the master key
+    keyed.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(DASHBOARD_SECRET)}")
+    status, page, _ = keyed.request("GET", "/api/dashboard/reviews")
+    assert status == 200, page
+    assert "Advance 1 day" in page
+    assert "behind its master key" not in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    before = _keyed_clock_now(keyed)
+
+    status, body, headers = keyed.request(
+        "POST",
+        "/api/dashboard/actions/clock",
+        data={"by": "1d", "csrf_token": token.group(1), "back": "/api/dashboard/reviews"},
+        headers={"Origin": keyed.host.base_url},
+    )
+
+    assert status == 303, body
+    assert headers["Location"] == "/api/dashboard/reviews?notice=clock"
+    assert _keyed_clock_now(keyed) - before >= timedelta(days=1)
+
+
+def test_on_a_keyed_host_without_the_admin_key_the_panel_names_the_command(
+    keyed: ServedDashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DEVHOST_ADMIN_KEY")
+    reset_settings()
+    keyed.request("GET", f"/api/dashboard?ticket={mint_sign_in_ticket(DASHBOARD_SECRET)}")
+
+    status, page, _ = keyed.request("GET", "/api/dashboard/reviews")
+
+    assert status == 200, page
+    assert "python -m hireflow clock advance" in page
+    assert "DEVHOST_ADMIN_KEY" in page
+    assert "Advance 1 day" not in page
