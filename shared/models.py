@@ -52,6 +52,7 @@ __all__ = [
     "FreeText",
     "HangUpCallInput",
     "HangUpCallOutput",
+    "IntakePath",
     "InterviewInput",
     "InterviewOutcome",
     "InterviewOutput",
@@ -380,6 +381,21 @@ class CandidateOutcome(StrEnum):
     FAILED = "failed"
 
 
+class IntakePath(StrEnum):
+    """How a resume reached ``candidate_pipeline``: recorded by the start path on the pipeline's input."""
+
+    HTTP = "http"
+    """``POST /jobs/{job_id}/candidates`` with JSON naming a blob already in the resumes container."""
+    UPLOAD = "upload"
+    """The same route as a multipart upload (the dashboard's upload form sends one)."""
+    BLOB_TRIGGER = "blob_trigger"
+    """A blob dropped into the resumes container, seen by the blob trigger."""
+    EVENT_GRID = "event_grid"
+    """A ``Microsoft.Storage.BlobCreated`` event delivered to the Event Grid trigger."""
+    BATCH = "batch"
+    """A ``batch_screening`` sub-orchestration."""
+
+
 class InterviewOutcome(StrEnum):
     """How the ``interview`` sub-orchestration ended."""
 
@@ -705,6 +721,10 @@ class CandidatePipelineInput(_Model):
     resume: BlobRef
     contact: CandidateContact = Field(default_factory=CandidateContact)
     submitted_at: datetime | None = None
+    # How the resume arrived (an IntakePath value; a plain string so a newer value never fails older code).
+    # Left out of the dump while unset, so inputs built without it (a batch's children, recorded histories,
+    # whose replays compare sub-orchestration inputs exactly) serialize exactly as before the field existed.
+    intake: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class CandidateReport(_Model):

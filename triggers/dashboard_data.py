@@ -12,7 +12,6 @@ event by ``TaskScheduledId``) and Azure's status API (completions carrying ``Sch
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from shared.models import (
     BlobRef,
     CandidatePipelineInput,
     CandidateProfile,
+    IntakePath,
     InterviewScore,
     InterviewSlot,
     JobDefinition,
@@ -37,10 +37,9 @@ from shared.models import (
     TranscriptRef,
 )
 from triggers.durable import instance_status, query_instances
-from triggers.views import InstanceSnapshot, candidate_view, screening_view
+from triggers.views import InstanceSnapshot, candidate_view, intake_of, screening_view
 
 _M = TypeVar("_M", bound=BaseModel)
-_UPLOAD_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*/[0-9a-f]{32}\.(pdf|docx)$")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -64,15 +63,23 @@ def list_jobs() -> list[JobDefinition]:
     return sorted(jobs, key=lambda job: job.job_id)
 
 
-def intake_path(resume_name: str | None) -> str:
-    """How the resume arrived, as far as its blob name tells.
+INTAKE_LABELS = {
+    IntakePath.HTTP.value: "HTTP (JSON)",
+    IntakePath.UPLOAD.value: "upload",
+    IntakePath.BLOB_TRIGGER.value: "blob trigger",
+    IntakePath.EVENT_GRID.value: "Event Grid",
+    IntakePath.BATCH.value: "batch screening",
+}
+"""How each recorded intake path reads on a page."""
+NOT_RECORDED = "not recorded"
 
-    The multipart upload names a resume by its content hash; anything else was dropped into the resumes
-    container (blob trigger or Event Grid) or referenced by name through the JSON API.
-    """
-    if not resume_name:
-        return "unknown"
-    return "upload" if _UPLOAD_NAME.fullmatch(resume_name) else "blob"
+
+def intake_label(snapshot: InstanceSnapshot) -> str:
+    """Return the start path the pipeline recorded, in words (``not recorded`` when it carries none)."""
+    intake = intake_of(snapshot)
+    if intake is None:
+        return NOT_RECORDED
+    return INTAKE_LABELS.get(intake, intake)
 
 
 @dataclass
@@ -99,10 +106,6 @@ class CandidateRow:
         return str(outcome) if outcome else None
 
 
-async def _with_input(client: Any, instance_id: str) -> Any:
-    return await instance_status(client, instance_id, show_input=True)
-
-
 def _pipeline_input(snapshot: InstanceSnapshot) -> CandidatePipelineInput | None:
     if not isinstance(snapshot.input, dict):
         return None
@@ -122,7 +125,7 @@ def _row(snapshot: InstanceSnapshot, interview: InstanceSnapshot | None = None) 
     return CandidateRow(
         view=view,
         name=str(name or "(no name given)"),
-        intake=intake_path(resume),
+        intake=intake_label(snapshot),
         resume=resume,
         stage_updated_at=datetime.fromisoformat(stage_updated) if stage_updated else None,
     )
@@ -130,14 +133,13 @@ def _row(snapshot: InstanceSnapshot, interview: InstanceSnapshot | None = None) 
 
 async def candidate_rows(client: Any, job_id: str) -> list[CandidateRow]:
     """Every candidate of a job, newest first, with the contact name from each instance's input."""
-    statuses = await query_instances(client, prefix=job_instance_prefix(job_id))
-    ids = [
-        str(status.instance_id)
+    # With their inputs (the contact name, the intake path): one paged query, no call per candidate.
+    statuses = await query_instances(client, prefix=job_instance_prefix(job_id), show_input=True)
+    snapshots = [
+        InstanceSnapshot.from_status(status)
         for status in statuses
         if status and status.name == CANDIDATE_PIPELINE and ".batch-" not in str(status.instance_id)
     ]
-    detailed = await asyncio.gather(*(_with_input(client, instance_id) for instance_id in ids))
-    snapshots = [InstanceSnapshot.from_status(status) for status in detailed if status]
     interviews: dict[str, InstanceSnapshot] = {}
     in_interview = [s for s in snapshots if _custom_stage(s) in _INTERVIEW_STAGE_VALUES]
     found = await asyncio.gather(

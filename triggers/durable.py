@@ -88,9 +88,15 @@ async def instance_pages(
     prefix: str | None = None,
     runtime_status: Sequence[OrchestrationRuntimeStatus] | None = None,
     page_size: int = HOST_PAGE_SIZE,
+    show_input: bool = False,
 ) -> AsyncIterator[list[DurableOrchestrationStatus]]:
-    """Yield every page of the instances matching the filters, following the continuation tokens."""
+    """Yield every page of the instances matching the filters, following the continuation tokens.
+
+    With ``show_input`` each status carries its input, which the host leaves out of queries by default.
+    """
     query: dict[str, str] = {"top": str(page_size)}
+    if show_input:
+        query["showInput"] = "true"
     if prefix:
         query["instanceIdPrefix"] = prefix
     if runtime_status:
@@ -125,11 +131,12 @@ async def query_instances(
     prefix: str | None = None,
     runtime_status: Sequence[OrchestrationRuntimeStatus] | None = None,
     page_size: int = HOST_PAGE_SIZE,
+    show_input: bool = False,
 ) -> list[DurableOrchestrationStatus]:
     """Return every instance matching the filters, however many pages the host splits them into."""
     statuses: list[DurableOrchestrationStatus] = []
     async for page in instance_pages(
-        client, prefix=prefix, runtime_status=runtime_status, page_size=page_size
+        client, prefix=prefix, runtime_status=runtime_status, page_size=page_size, show_input=show_input
     ):
         statuses.extend(page)
     return statuses

@@ -64,6 +64,7 @@ from shared.models import (
     CandidateWithdrew,
     EventName,
     FreeText,
+    IntakePath,
     RecruiterDecision,
     RescheduleRequested,
     SingleLineText,
@@ -454,8 +455,10 @@ async def handle_submit(req: func.HttpRequest, client: Any) -> func.HttpResponse
     try:
         if content_type == "multipart/form-data":
             resume, contact = await _resume_from_upload(job_id, req)
+            intake = IntakePath.UPLOAD
         elif content_type in (JSON_TYPE, ""):
             resume, contact = await _resume_from_json(job_id, req)
+            intake = IntakePath.HTTP
         else:
             raise ApiError(415, "unsupported_media_type", "send application/json or multipart/form-data")
     except UnsupportedResumeError as error:
@@ -463,7 +466,7 @@ async def handle_submit(req: func.HttpRequest, client: Any) -> func.HttpResponse
     except ResumeTooLargeError as error:
         raise ApiError(413, "payload_too_large", str(error)) from error
 
-    outcome = await start_candidate(client, job_id=job_id, resume=resume, contact=contact)
+    outcome = await start_candidate(client, job_id=job_id, resume=resume, contact=contact, intake=intake)
     status_url = candidate_status_url(req, outcome.instance_id)
     body = {
         "id": outcome.instance_id,

@@ -1,5 +1,8 @@
 """The one start path every resume takes (HTTP, blob trigger, Event Grid ``BlobCreated``), and its checks.
 
+Each caller names how the resume arrived (:class:`shared.models.IntakePath`); it is recorded on the pipeline's
+input, so the views show the real path instead of guessing it from the blob's name.
+
 Starting is idempotent: the instance id derives from job id + resume blob, an instance that already exists
 (in any state) is returned instead of started again, and a start that loses a race against another trigger
 for the same id (the store refuses to replace a running instance) returns the winner's instance.
@@ -23,7 +26,7 @@ from orchestrators.identity import candidate_instance_id
 from orchestrators.steps import as_json_value
 from shared.errors import ErrorCode, PermanentError
 from shared.logging import get_logger
-from shared.models import BlobRef, CandidateContact, CandidatePipelineInput
+from shared.models import BlobRef, CandidateContact, CandidatePipelineInput, IntakePath
 from shared.settings import get_settings
 from shared.storage import blob_properties, load_job, upload_bytes
 from triggers.durable import instance_status, runtime_status_name, start_instance
@@ -184,17 +187,23 @@ async def start_candidate(
     resume: BlobRef,
     contact: CandidateContact,
     submitted_at: datetime | None = None,
+    intake: IntakePath | None = None,
 ) -> StartOutcome:
     """Start ``candidate_pipeline`` for ``resume`` unless an instance for it exists; return which happened.
 
-    ``client`` is the SDK's ``DurableOrchestrationClient`` (the ``durable_client_input`` binding).
+    ``client`` is the SDK's ``DurableOrchestrationClient`` (the ``durable_client_input`` binding). ``intake``
+    is the start path, recorded on the pipeline's input for the views; every caller should name its own.
     """
     instance_id = candidate_instance_id(job_id, resume.name)
     existing = await instance_status(client, instance_id)
     if existing is not None:
         return StartOutcome(instance_id, created=False, runtime_status=runtime_status_name(existing))
     pipeline_input = CandidatePipelineInput(
-        job_id=job_id, resume=resume, contact=contact, submitted_at=submitted_at
+        job_id=job_id,
+        resume=resume,
+        contact=contact,
+        submitted_at=submitted_at,
+        intake=None if intake is None else intake.value,
     )
     try:
         await start_instance(client, CANDIDATE_PIPELINE, instance_id, pipeline_input.model_dump(mode="json"))

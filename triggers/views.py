@@ -13,11 +13,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from orchestrators.candidate_pipeline import ORCHESTRATOR_NAME as CANDIDATE_PIPELINE
 from orchestrators.steps import as_json_value
 from shared.errors import ErrorCode, error_code_from_exception_message
-from shared.models import BatchScreeningOutput, BlobRef, CandidateReport, PipelineStatus, Stage
+from shared.models import (
+    BatchScreeningOutput,
+    BlobRef,
+    CandidateReport,
+    IntakePath,
+    PipelineStatus,
+    Stage,
+)
 
 _OUT_OF_PROC_MARKER = "$OutOfProcData$"
+
 
 INTERVIEW_STAGES = frozenset(
     {
@@ -68,6 +77,21 @@ class InstanceSnapshot:
     def is_running(self) -> bool:
         """True while the instance can still receive events (pending, running or suspended)."""
         return self.runtime_status in {"Pending", "Running", "Suspended"}
+
+
+def intake_of(snapshot: InstanceSnapshot) -> str | None:
+    """How the candidate's resume arrived (an :class:`shared.models.IntakePath` value), or None if unrecorded.
+
+    Start paths record it on the pipeline's input (read with the status's input). A batch's children are
+    named by the batch (``<job>.batch-<digest>.<digest>``), so their id says it as surely as a field would.
+    Instances started before the field existed, or by a path that does not record it yet, give None.
+    """
+    recorded = snapshot.input.get("intake") if isinstance(snapshot.input, dict) else None
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    if ".batch-" in snapshot.instance_id and snapshot.name in (None, CANDIDATE_PIPELINE):
+        return IntakePath.BATCH.value
+    return None
 
 
 def _pipeline_status(snapshot: InstanceSnapshot | None) -> PipelineStatus | None:

@@ -187,6 +187,8 @@ def test_a_resume_uploaded_through_the_form_appears_and_moves_without_a_reload(
     row = page.locator(f"tr[data-candidate='{candidate['id']}']")
     expect(row).to_be_visible()
     expect(row.get_by_role("link")).to_have_text(HOSTILE_NAME)
+    # The start path is recorded on the pipeline's input: the form sends a multipart upload.
+    expect(row.locator("td[data-label='Intake']")).to_have_text("upload")
     page.evaluate("window.stillTheSamePage = true")
     # Screening needs a review for this resume; the row gets there through the page's own refresh.
     expect(row).to_contain_text("awaiting review", timeout=MOVE_TIMEOUT_MS)

@@ -7,6 +7,7 @@ twice acting once, assets, and the timeline read back from a real orchestration 
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -15,11 +16,12 @@ from urllib.parse import urlencode
 import azure.functions as func
 import pytest
 
-from orchestrators.identity import candidate_instance_id
+from orchestrators.identity import batch_child_instance_id, candidate_instance_id
 from shared.settings import reset_settings
 from tests.pipeline.triggers.conftest import JOB_ID, ORIGIN, TriggerHarness
 from triggers.dashboard_auth import CSRF_COOKIE, SESSION_COOKIE, mint_session, mint_sign_in_ticket
-from triggers.dashboard_data import CandidateRow, build_timeline, filter_rows, intake_path
+from triggers.dashboard_data import CandidateRow, build_timeline, filter_rows, intake_label
+from triggers.views import InstanceSnapshot
 
 pytestmark = pytest.mark.azurite
 
@@ -418,8 +420,6 @@ def test_filters_treat_a_failed_instance_as_failed_not_running() -> None:
     assert [r.id for r in filter_rows(rows, stage=None, outcome="failed")] == ["b"]
     assert [r.id for r in filter_rows(rows, stage="completed", outcome="interviewed")] == ["c"]
     assert [r.id for r in filter_rows(rows, stage="awaiting_review", outcome="interviewed")] == []
-    assert intake_path("python-backend-engineer/" + "a" * 32 + ".pdf") == "upload"
-    assert intake_path("python-backend-engineer/eve.pdf") == "blob"
 
 
 def _action(h: TriggerHarness, instance_id: str, action: str, form: dict[str, str]) -> func.HttpResponse:
@@ -582,3 +582,86 @@ def test_an_id_with_query_characters_is_not_read_as_another_candidate(harness: H
     assert smuggled.status_code == 404
     assert fragment.status_code == 404
     assert _page(h, "candidates", instance_id).status_code == 200
+
+
+# ----------------------------------------------------------------------------------------------------
+# The intake path: recorded by each start path, read back on the pages
+
+
+def _snapshot_with(instance_id: str, pipeline_input: Any) -> InstanceSnapshot:
+    return InstanceSnapshot(
+        instance_id=instance_id,
+        name="candidate_pipeline",
+        runtime_status="Running",
+        created_time=None,
+        last_updated_time=None,
+        custom_status=None,
+        output=None,
+        input=pipeline_input,
+    )
+
+
+def test_the_intake_label_reads_the_recorded_path_and_never_guesses_from_the_name() -> None:
+    uploaded_name = {"job_id": JOB_ID, "resume": {"container": "r", "name": f"{JOB_ID}/{'a' * 32}.pdf"}}
+    own = f"{JOB_ID}.{'1' * 24}"
+    child = f"{JOB_ID}.batch-{'2' * 24}.{'3' * 24}"
+
+    assert intake_label(_snapshot_with(own, {**uploaded_name, "intake": "event_grid"})) == "Event Grid"
+    assert intake_label(_snapshot_with(own, {**uploaded_name, "intake": "blob_trigger"})) == "blob trigger"
+    # Before the field existed: the hash-like name no longer passes for an upload.
+    assert intake_label(_snapshot_with(own, uploaded_name)) == "not recorded"
+    # A batch names its children: the id says where they came from.
+    assert intake_label(_snapshot_with(child, uploaded_name)) == "batch screening"
+    # A path added later shows as recorded rather than failing the page.
+    assert intake_label(_snapshot_with(own, {**uploaded_name, "intake": "queue"})) == "queue"
+
+
+def test_the_pages_show_the_intake_each_path_recorded(harness: Harness) -> None:
+    h = harness(decision="needs_review", score=0.55)
+    by_json = _hostile_candidate(h)
+    body, content_type = _upload_body(
+        {"csrf_token": CSRF, "job_id": JOB_ID, "name": "Uma Upload"}, "uma.pdf", b"%PDF-1.4 uma"
+    )
+    uploaded = _call(
+        h,
+        "dashboard_action",
+        func.HttpRequest(
+            method="POST",
+            url=f"{ORIGIN}/api/dashboard/actions/upload",
+            headers={
+                **_signed_in_headers(),
+                "origin": ORIGIN,
+                "content-type": content_type,
+                "content-length": str(len(body)),
+            },
+            params={},
+            route_params={"action": "upload"},
+            body=body,
+        ),
+    )
+    assert uploaded.status_code == 303, uploaded.get_body()
+    uploaded_id = uploaded.headers["Location"].split("/candidates/", 1)[1].split("?", 1)[0]
+    screening = h.http(
+        "start_screening",
+        "POST",
+        f"jobs/{JOB_ID}/screenings",
+        body={"resume_blobs": [f"{JOB_ID}/hostile.pdf"]},
+        route={"job_id": JOB_ID},
+    )
+    assert screening.status_code == 202, screening.get_body()
+    batch_id = json.loads(screening.get_body())["id"]
+    child = batch_child_instance_id(batch_id, f"{JOB_ID}/hostile.pdf")
+    h.wait_for(lambda: h.exists(child), what="the batch's child")
+
+    job_page = _page(h, "jobs", JOB_ID).get_body().decode()
+
+    def intake_cell(instance_id: str) -> str:
+        row = job_page.split(f'data-candidate="{instance_id}"', 1)[1].split("</tr>", 1)[0]
+        found = re.search(r'<td data-label="Intake">([^<]*)</td>', row)
+        assert found, row
+        return found.group(1)
+
+    assert intake_cell(by_json) == "HTTP (JSON)"
+    assert intake_cell(uploaded_id) == "upload"
+    assert "<dt>Intake</dt><dd>upload</dd>" in _page(h, "candidates", uploaded_id).get_body().decode()
+    assert "<dt>Intake</dt><dd>batch screening</dd>" in _page(h, "candidates", child).get_body().decode()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
 
 from orchestrators.identity import candidate_instance_id
+from shared.models import IntakePath
 from shared.settings import get_settings
 from shared.storage import blob_properties
 from tests.pipeline.triggers.conftest import JOB_ID, ORIGIN, TriggerHarness, body_of
@@ -421,3 +423,66 @@ def test_the_in_process_surface_answers_as_the_routes_do(harness: Harness) -> No
         "handle_get_report",
     ):
         assert getattr(http_api, name).__doc__, f"{name} is public and must say what it does"
+
+
+def _recorded_intake(h: TriggerHarness, instance_id: str) -> object:
+    raw = h.host.engine.status(instance_id, show_input=True)["input"]
+    document = json.loads(raw) if isinstance(raw, str) else raw
+    return document.get("intake")
+
+
+def test_each_http_start_path_records_how_the_resume_arrived(harness: Harness) -> None:
+    h = harness()
+    h.upload_resume(f"{JOB_ID}/by-reference.pdf")
+    by_reference = _submit(h, {**CONTACT, "resume_blob": f"{JOB_ID}/by-reference.pdf"})
+    payload, content_type = _multipart(CONTACT, "uploaded.pdf", b"%PDF-1.7 uploaded")
+    uploaded = h.http(
+        "submit_candidate",
+        "POST",
+        "x",
+        raw=payload,
+        headers={"content-type": content_type},
+        route={"job_id": JOB_ID},
+    )
+
+    assert by_reference.status_code == uploaded.status_code == 202
+    assert _recorded_intake(h, body_of(by_reference)["id"]) == "http"
+    assert _recorded_intake(h, body_of(uploaded)["id"]) == "upload"
+
+
+@pytest.mark.parametrize("intake", list(IntakePath))
+def test_start_candidate_records_the_path_its_caller_names(harness: Harness, intake: IntakePath) -> None:
+    from azure.durable_functions import DurableOrchestrationClient
+
+    from shared.models import BlobRef, CandidateContact
+    from triggers.intake import start_candidate
+
+    h = harness()
+    name = f"{JOB_ID}/{intake.value}.pdf"
+    h.upload_resume(name)
+    client = DurableOrchestrationClient(h.host.engine.client_binding())
+    resume = BlobRef(container=get_settings().resumes_container, name=name)
+
+    outcome = h.host.run(
+        start_candidate(client, job_id=JOB_ID, resume=resume, contact=CandidateContact(), intake=intake)
+    )
+
+    assert outcome.created
+    assert _recorded_intake(h, outcome.instance_id) == intake.value
+
+
+def test_an_input_without_the_intake_field_validates_and_dumps_as_before() -> None:
+    from shared.models import CandidatePipelineInput
+
+    recorded = {
+        "job_id": JOB_ID,
+        "resume": {"container": "resumes", "name": f"{JOB_ID}/old.pdf"},
+        "contact": {"name": "Old Instance"},
+    }
+
+    old = CandidatePipelineInput.model_validate(recorded)
+
+    assert old.intake is None
+    # Unset, the field stays out of the dump, so a batch's child inputs equal those its history recorded.
+    assert "intake" not in old.model_dump(mode="json")
+    assert old.model_copy(update={"intake": "upload"}).model_dump(mode="json")["intake"] == "upload"
