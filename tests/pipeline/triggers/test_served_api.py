@@ -131,7 +131,11 @@ def test_submit_and_follow_a_candidate_over_http(served: ServedApp) -> None:
     assert repeated["id"] == created["id"]
     listing_code, listing, _ = served.request("GET", f"/api/jobs/{JOB_ID}/candidates", params={"top": "5"})
     assert listing_code == 200
-    assert [item["id"] for item in listing["items"]] == [created["id"]]
+    listed = [item["id"] for item in listing["items"]]
+    # The served host's blob trigger watches the session's resumes container, where other tests leave resumes
+    # of the same job: the listing holds this candidate once, beside whatever those started.
+    assert listed.count(created["id"]) == 1
+    assert len(set(listed)) == len(listed)
     cancel_code, _, _ = served.request("POST", f"/api/candidates/{created['id']}/cancel")
     assert cancel_code == 409  # already finished
 
