@@ -603,7 +603,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="AZURE_OPENAI_MAX_RETRIES for the app: the SDK then waits exactly what a 429's retry-after says",
     )
-    parser.add_argument("--quiet-s", type=float, default=2.0, help="devhost --skip-timers-quiet (phases 1-3)")
+    parser.add_argument(
+        "--quiet-s",
+        type=float,
+        default=0.0,
+        help="devhost --skip-timers-quiet (phases 1-3): a fixed quiet period before each skip (default 0: "
+        "devhost skips the moment nothing is in flight, asking the emulators' /admin/pending)",
+    )
+    parser.add_argument(
+        "--no-quiescence",
+        action="store_true",
+        help="do not point devhost at the emulators' /admin/pending (only --quiet-s guards callbacks)",
+    )
     parser.add_argument("--work-dir", type=Path, default=None, help="keep logs and data here")
     parser.add_argument(
         "--fault-rate",
@@ -649,7 +660,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "extra_settings": {"AZURE_OPENAI_MAX_RETRIES": str(args.openai_max_retries)},
         }
         figures: dict[str, Any] = {"sizes": args.sizes}
-        stack_options = StackOptions(work_dir=work_dir / "stack", skip_timers_quiet_s=args.quiet_s, **common)
+        stack_options = StackOptions(
+            work_dir=work_dir / "stack",
+            skip_timers_quiet_s=args.quiet_s,
+            quiescence=not args.no_quiescence,
+            **common,
+        )
         with LocalStack(stack_options) as stack:
             stack.seed_jobs()
             client = HireflowClient(stack.api_url, timeout=60)
@@ -680,6 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures.update(run_recording(work_dir, common, sizes))
     figures["settings"] = {
         "skip_timers_quiet_s": args.quiet_s,
+        "quiescence": not args.no_quiescence,
         "recording_skip_timers_quiet_s": sizes.recording_quiet_s,
         "openai_max_retries": args.openai_max_retries,
         "rate_window_s": sizes.rate_window_s,

@@ -285,6 +285,10 @@ class BlobTriggerService:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    def in_flight(self) -> int:
+        """Blobs listed by a poll whose function run has not finished (skipped time waits for them)."""
+        return len(self._in_flight)
+
     async def _run_tracked(self, trigger: BlobTrigger, name: str, key: tuple[str, str, str]) -> None:
         try:
             async with self._semaphore:

@@ -21,6 +21,7 @@ from typing import Any
 
 from devhost.clock import Clock
 from devhost.engine import Engine
+from devhost.engine.quiescence import OutsideWork, QuiescenceUrlError, check_quiescence_url
 from devhost.functions import LOCAL_SETTINGS_FILE, AppLoadError, FunctionIndex, load_app
 from devhost.host_config import HostConfigError
 from devhost.keys import HostKeys, KeysFileError
@@ -87,8 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="with --skip-timers, skip to a timer only after the engine was quiet this long, so callbacks "
-        "from outside (ACS, Event Grid) land before the deadline guarding them (default 0)",
+        help="with --skip-timers, skip to a timer only after the engine was quiet this long: the fallback "
+        "for callbacks from outside that no --quiescence-url can account for (default 0)",
+    )
+    start.add_argument(
+        "--quiescence-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help='with --skip-timers, skip to a timer only when this URL answers {"pending": 0}: a service '
+        "that calls back (ACS callbacks, Event Grid pushes) says what it still owes; repeatable",
     )
     start.add_argument(
         "--require-keys",
@@ -241,6 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--skip-timers-quiet must not be negative")
     if args.max_body_mb is not None and args.max_body_mb <= 0:
         parser.error("--max-body-mb must be positive")
+    for url in args.quiescence_url:
+        try:
+            check_quiescence_url(url)
+        except QuiescenceUrlError as error:
+            parser.error(f"--quiescence-url: {error}")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -270,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock = Clock.real()
     engine = Engine(index, data_dir, clock=clock)
     engine.skip_timers_quiet_seconds = args.skip_timers_quiet
+    if args.quiescence_url:
+        engine.outside_work = OutsideWork(args.quiescence_url)
     host_section = local_host_settings(app_path.resolve().parent)
     port = args.port if args.port is not None else int(host_section.get("LocalHttpPort") or DEFAULT_PORT)
     cors = args.cors if args.cors is not None else str(host_section.get("CORS") or "")

@@ -192,6 +192,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
     index = enabled_triggers(index)
     blobs = BlobTriggerService(index, invoker, options.data_dir, poll_interval=options.blob_poll_interval)
     app[BLOBS] = blobs
+    engine.host_work.add_counter(blobs.in_flight)
     timers = TimerTriggerService(index, invoker)
     app[TIMERS] = timers
     queues = QueueTriggerService(index, invoker, poll_interval=options.queue_poll_interval)

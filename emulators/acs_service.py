@@ -63,6 +63,8 @@ from emulators.recording import (
 )
 
 LOGGER = logging.getLogger(__name__)
+# Task names of the per-call callback workers (they live as long as their call).
+_CALLBACK_WORKER_PREFIX = "acs-callbacks-"
 
 RECORDING_HOST = "local.asm.skype.com"
 """Host of emulated recording URLs; the SDK only accepts ``*.asm.skype.com`` (see ``emulators.acs_proxy``)."""
@@ -230,6 +232,8 @@ class AcsEmulator:
         self._repeatable: dict[str, _RepeatedRequest] = {}
         self._event_grid = EventPusher(config.event_grid_retry, topic=ACS_RESOURCE_TOPIC)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Callbacks emitted and not yet delivered (or given up on): what a call still owes the app.
+        self._callbacks_owed = 0
         self._proxy: ConnectProxy | None = None
         self.delivered_recording_events: list[dict[str, Any]] = []
         self.failed_deliveries: list[str] = []
@@ -290,6 +294,15 @@ class AcsEmulator:
         if self._proxy is not None:
             await self._proxy.stop()
             self._proxy = None
+
+    def pending(self) -> int:
+        """Work still owed to the app: callbacks not yet delivered, rings, recordings, Event Grid pushes.
+
+        A call's callback worker lives as long as the call; it counts only for the callbacks it holds, so a
+        connected call that waits on the app owes nothing (``GET /admin/pending``).
+        """
+        background = sum(1 for task in self._tasks if not task.get_name().startswith(_CALLBACK_WORKER_PREFIX))
+        return self._callbacks_owed + background
 
     def _spawn(self, coroutine: Awaitable[None], name: str) -> None:
         async def runner() -> None:
@@ -481,7 +494,7 @@ class AcsEmulator:
         )
         self._calls[call_connection_id] = call
         self._calls_by_server_id[server_call_id] = call
-        self._spawn(self._callback_worker(call), f"acs-callbacks-{call_connection_id}")
+        self._spawn(self._callback_worker(call), f"{_CALLBACK_WORKER_PREFIX}{call_connection_id}")
         self._spawn(self._ring(call), f"acs-ring-{call_connection_id}")
         return web.json_response(call.properties(), status=201)
 
@@ -520,6 +533,7 @@ class AcsEmulator:
             event_type=f"Microsoft.Communication.{event_name}",
             data=payload,
         )
+        self._callbacks_owed += 1
         call.outbox.put_nowait(event)
 
     @staticmethod
@@ -534,6 +548,12 @@ class AcsEmulator:
             except DeliveryFailedError as error:
                 self.failed_deliveries.append(str(error))
                 LOGGER.warning("callback dropped: %s", error)
+            finally:
+                self._callbacks_owed -= 1
+        # Anything emitted after the call's outbox closed is never delivered, so it is not owed either.
+        while not call.outbox.empty():
+            if call.outbox.get_nowait() is not None:
+                self._callbacks_owed -= 1
 
     async def _get_call(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self._call(request.match_info["call_id"]).properties())

@@ -2,7 +2,8 @@
 
 Plain HTTP serves Azure OpenAI and Document Intelligence (both SDKs accept http endpoints); HTTPS serves ACS
 Call Automation and recording downloads, because the ACS SDK always rewrites its endpoint to https. Both sites
-answer `GET /health`, `GET /admin/stats` and `POST /admin/faults`, and share one fault injector.
+answer `GET /health`, `GET /admin/stats`, `GET /admin/pending` and `POST /admin/faults`, and share one fault
+injector.
 
 Tests start everything in-process with `running_emulators(...)` (async) or `emulators_in_thread(...)` (sync).
 """
@@ -170,9 +171,17 @@ class EmulatorServer:
             return web.json_response({"status": "ok", "emulated": True})
 
         app.router.add_get("/health", health)
+        app.router.add_get("/admin/pending", self._pending)
         app.router.add_post("/admin/openai/limits", self._set_openai_limits)
         self.faults.add_admin_routes(app)
         return app
+
+    async def _pending(self, request: web.Request) -> web.Response:
+        """`{"pending": n}`: callbacks, Event Grid deliveries and recordings the emulators still owe the app.
+
+        A host that skips time (devhost's ``--quiescence-url``) jumps to its next timer only when this is 0.
+        """
+        return web.json_response({"pending": self.acs.pending() if self.acs is not None else 0})
 
     async def _set_openai_limits(self, request: web.Request) -> web.Response:
         """`{"deployment": name, "requests_per_minute": n | null, "tokens_per_minute": n | null}`."""

@@ -59,9 +59,10 @@ RECORDING_TRIGGER = "recording_file_status_updated"
 START_DEADLINE_S = 60.0
 STOP_GRACE_S = 10.0
 LOG_TAIL_LINES = 25
-SKIP_TIMERS_QUIET_S = 1.0
-"""Quiet time before devhost skips to a timer: ACS callbacks and Event Grid pushes come from outside the
-engine, and the deadline guarding each wait must not fire before they land."""
+SKIP_TIMERS_QUIET_S = 0.0
+"""Fixed quiet time before devhost skips to a timer. None is needed: devhost asks the emulators what they
+still owe (ACS callbacks, Event Grid pushes, recordings) at their ``/admin/pending`` and skips the moment
+nothing is in flight; a quiet period is the fallback for outside work nobody can observe."""
 
 _DEVHOST_READY = re.compile(r"devhost ready on (http://\S+)")
 _EMULATORS_READY = re.compile(r"emulators ready on (http://\S+)")
@@ -97,7 +98,7 @@ class StackOptions:
     work_dir: Path
     """Logs under ``work_dir/logs``, each service's data under ``work_dir/<service>``."""
     skip_timers: bool = True
-    """Fire durable timers once the engine has been quiet briefly (a day-long wait takes a second)."""
+    """Fire durable timers as soon as nothing is in flight in the stack (a day-long wait passes at once)."""
     time_scale: float | None = None
     """Run timers this many times faster than real time instead (wins over ``skip_timers``)."""
     emulator_args: Sequence[str] = ()
@@ -111,10 +112,13 @@ class StackOptions:
     recording_ready_delay_s: float = 0.05
     """Seconds between a call's end and the emulator's ``RecordingFileStatusUpdated`` push."""
     skip_timers_quiet_s: float = SKIP_TIMERS_QUIET_S
-    """Real seconds devhost must be quiet before it skips to a timer."""
+    """Real seconds devhost must be quiet before it skips to a timer (the fallback; see ``quiescence``)."""
+    quiescence: bool = True
+    """With skipped time, devhost skips only when the emulators owe nothing (``--quiescence-url`` pointed at
+    their ``/admin/pending``)."""
     recording_voice: str = "tones"
     """How the ACS emulator's recordings sound: ``tones`` are made at once; ``espeak-ng`` speech takes about
-    a second per interview, long enough for skipped time to fire the recording deadline first."""
+    a second per interview (skipped time waits for it: a recording being made is work the emulator owes)."""
     require_keys: bool = False
     """Enforce function, admin and system keys as Azure does (also implied by ``--require-keys`` in
     ``devhost_args``)."""
@@ -406,6 +410,8 @@ class LocalStack:
             command += ["--time-scale", str(self.options.time_scale)]
         elif self.options.skip_timers:
             command += ["--skip-timers", "--skip-timers-quiet", str(self.options.skip_timers_quiet_s)]
+            if self.options.quiescence and self.emulators_url:
+                command += ["--quiescence-url", f"{self.emulators_url.rstrip('/')}/admin/pending"]
         if self.options.require_keys and "--require-keys" not in self.options.devhost_args:
             command.append("--require-keys")
         return command + list(self.options.devhost_args)

@@ -17,6 +17,7 @@ Where things are (one responsibility per module):
   continue-as-new, sub-orchestrations.
 - ``retries``: the host's half of ``call_*_with_retry`` (retry timers and fresh scheduling events).
 - ``timers``: durable timers, the timer loop and the clock's use.
+- ``quiescence``: when skipped time may jump (nothing in flight in the engine, the host, or outside services).
 - ``activities``: running activity functions (sync on a pool, async inline) and routing their completions.
 - ``entities``: entity episodes and signals.
 - ``management``: start, raise, terminate, suspend, resume, rewind, restart, purge, status and paged queries.

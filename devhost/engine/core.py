@@ -46,6 +46,7 @@ from devhost.engine.management import (
     suspend,
     terminate,
 )
+from devhost.engine.quiescence import HostWork, OutsideWork
 from devhost.engine.records import Command, EntityRecord, Instance, Message, WorkItem, _Effects
 from devhost.engine.replay import _append_history, _completion_key, _orchestration_episode
 from devhost.engine.retries import _apply_retries, _consumes_retry_id, _register_retry, _settle_retry
@@ -98,10 +99,12 @@ class Engine:
         # Tests turn this off while they arrange events, so a timer is not skipped before they get to it.
         self.skip_timers_when_idle = True
         # Real seconds the engine must stay quiet (no command, completion or timer) before a timer is skipped
-        # to. With 0 a timer is skipped the moment nothing is runnable; a host that waits for callbacks from
-        # outside (a phone call service posting back, an Event Grid push) needs a short grace, or the deadline
-        # that guards the wait fires before the callback lands.
+        # to: the fallback for callbacks from outside that nobody can observe. With 0 a timer is skipped the
+        # moment nothing is in flight (see ``quiescence``): the engine is idle, ``host_work`` is 0 and every
+        # ``outside_work`` URL answers that nothing is pending.
         self.skip_timers_quiet_seconds = 0.0
+        self.host_work = HostWork()
+        self.outside_work: OutsideWork | None = None
         self._last_signal = time.monotonic()
         self._store: Store | None = None
         self._instances: dict[str, Instance] = {}
@@ -171,6 +174,8 @@ class Engine:
         if self._db_executor is not None:
             self._db_executor.shutdown(wait=True)
         self._store = None
+        if self.outside_work is not None:
+            await self.outside_work.close()
 
     def _require_store(self) -> Store:
         if self._store is None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from devhost.engine.events import TIMER_FIRED, _event, _iso
+from devhost.engine.quiescence import DEFAULT_POLL_SECONDS
 from devhost.engine.records import Instance, _Effects
 from devhost.store import Batch
 
@@ -47,6 +48,14 @@ def _clock_changed(engine: Engine) -> None:
         engine._timer_wake.set()
 
 
+async def _quiescent(engine: Engine) -> bool:
+    """Whether nothing is in flight anywhere: outside services first, then (with no await after) the host."""
+    if engine.outside_work is not None and await engine.outside_work.pending() > 0:
+        return False
+    # Read after the outside answers: a callback those services no longer count is in the engine by now.
+    return engine._is_idle() and engine.host_work.pending() == 0
+
+
 async def _timer_loop(engine: Engine) -> None:
     assert engine._timer_wake is not None
     while engine._running:
@@ -67,6 +76,11 @@ async def _timer_loop(engine: Engine) -> None:
             if quiet_left > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(engine._timer_wake.wait(), timeout=quiet_left)
+                continue
+            if not await _quiescent(engine):
+                poll = engine.outside_work.poll_seconds if engine.outside_work else DEFAULT_POLL_SECONDS
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(engine._timer_wake.wait(), timeout=poll)
                 continue
             engine.clock.advance_to(fire_at)
             continue
