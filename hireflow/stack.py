@@ -378,6 +378,8 @@ class LocalStack:
             "HIREFLOW_PROFILE": "local",
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "AzureWebJobsStorage": self.storage_connection_string,
+            # The resume blob trigger's path names %RESUMES_CONTAINER%; the host resolves it from here.
+            "RESUMES_CONTAINER": "resumes",
             **emulator_settings,
             # ACS posts mid-call events here; devhost serves the app's callback route.
             "CALLBACK_BASE_URL": self.api_url,

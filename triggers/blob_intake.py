@@ -8,12 +8,15 @@ cannot start a run (unknown job, unsupported type, too large, a name that aliase
 contact metadata) are logged and skipped rather than raised: retrying them cannot help, and raising would
 only fill the poison queue.
 
-Where the blob trigger learns of new blobs is an app setting, ``RESUME_TRIGGER_SOURCE``: ``EventGrid`` on
-Azure (Flex Consumption runs blob triggers only with the Event Grid source; the Bicep subscribes the storage
-account's ``BlobCreated`` events to the blob extension's webhook), ``LogsAndContainerScan`` (polling, the
-default) locally. Binding parameters are fixed when the worker indexes the app, so this setting and
-``RESUMES_CONTAINER`` (the watched container) are read then, by :func:`indexing_setting`: the one, narrow
-exception to "settings are read lazily through ``shared.settings``".
+The watched container is the app setting ``RESUMES_CONTAINER``, named in the trigger's path as the
+binding expression ``%RESUMES_CONTAINER%``: the host resolves it (and refuses the trigger when the setting
+is missing), so nothing here reads it at import. Where the blob trigger learns of new blobs is the app
+setting ``RESUME_TRIGGER_SOURCE``: ``EventGrid`` on Azure (Flex Consumption runs blob triggers only with
+the Event Grid source; the Bicep subscribes the storage account's ``BlobCreated`` events to the blob
+extension's webhook), ``LogsAndContainerScan`` (polling, the default) locally. The source is a property of
+the trigger, not a binding expression, and binding parameters are fixed when the worker indexes the app, so
+this one setting is read then, by :func:`indexing_setting`: the one, narrow exception to "settings are read
+lazily through ``shared.settings``".
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrators.identity import InvalidIdentifierError, normalize_resume_blob, validate_job_id
-from shared.models import BlobRef
+from shared.models import BlobRef, IntakePath
 from shared.settings import get_settings
 from shared.storage import blob_properties
 from triggers.events import delivered_event
@@ -46,8 +49,8 @@ from triggers.intake import (
 
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 TRIGGER_SOURCE_SETTING = "RESUME_TRIGGER_SOURCE"
-TRIGGER_CONTAINER_SETTING = "RESUMES_CONTAINER"
-DEFAULT_TRIGGER_CONTAINER = "resumes"
+# The host resolves %RESUMES_CONTAINER% from the app settings, as shared.settings reads the same setting.
+RESUME_PATH = "%RESUMES_CONTAINER%/{job_id}/{name}"
 _TRIGGER_SOURCES = {source.value.lower(): source for source in func.BlobSource}
 
 
@@ -75,19 +78,17 @@ def resume_trigger_source() -> func.BlobSource:
     return source
 
 
-def resume_trigger_container() -> str:
-    """Return the container the blob trigger watches, from ``RESUMES_CONTAINER``."""
-    return indexing_setting(TRIGGER_CONTAINER_SETTING, DEFAULT_TRIGGER_CONTAINER)
-
-
-TRIGGER_CONTAINER = resume_trigger_container()
-RESUME_PATH = TRIGGER_CONTAINER + "/{job_id}/{name}"
-
 bp = df.Blueprint()
 
 
 async def intake_resume_blob(
-    client: Any, container: str, blob_name: str, *, size: int | None, metadata: dict[str, Any] | None
+    client: Any,
+    container: str,
+    blob_name: str,
+    *,
+    size: int | None,
+    metadata: dict[str, Any] | None,
+    intake: IntakePath,
 ) -> StartOutcome | None:
     """Start the pipeline for resume ``blob_name`` in ``container``; None when the blob is skipped."""
     job_id, _, file_name = blob_name.partition("/")
@@ -109,7 +110,7 @@ async def intake_resume_blob(
         LOGGER.warning("skipping resume blob %r: %s: %s", blob_name, type(error).__name__, error)
         return None
     resume = BlobRef(container=container, name=blob_name, size_bytes=size, content_type=content_type)
-    outcome = await start_candidate(client, job_id=job_id, resume=resume, contact=contact)
+    outcome = await start_candidate(client, job_id=job_id, resume=resume, contact=contact, intake=intake)
     if not outcome.created:
         LOGGER.info("resume blob %s already runs as %s", blob_name, outcome.instance_id)
     return outcome
@@ -138,7 +139,9 @@ async def resume_uploaded(resume: func.InputStream, client: df.DurableOrchestrat
         return
     # The worker's concrete InputStream carries the blob's metadata; the abstract type does not declare it.
     metadata = getattr(resume, "metadata", None)
-    await intake_resume_blob(client, container, blob_name, size=resume.length, metadata=metadata)
+    await intake_resume_blob(
+        client, container, blob_name, size=resume.length, metadata=metadata, intake=IntakePath.BLOB_TRIGGER
+    )
 
 
 @bp.event_grid_trigger(arg_name="event")
@@ -174,5 +177,10 @@ async def resume_blob_created(event: func.EventGridEvent, client: df.DurableOrch
         LOGGER.warning("BlobCreated %s names a blob that no longer exists", delivered.label)
         return
     await intake_resume_blob(
-        client, container, blob_name, size=int(properties.size), metadata=properties.metadata
+        client,
+        container,
+        blob_name,
+        size=int(properties.size),
+        metadata=properties.metadata,
+        intake=IntakePath.EVENT_GRID,
     )

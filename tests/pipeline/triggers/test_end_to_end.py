@@ -194,8 +194,11 @@ def test_a_candidate_who_never_answers_is_a_no_show(stack: Host) -> None:
 def test_a_resume_dropped_into_blob_storage_starts_the_pipeline(stack: Host) -> None:
     from orchestrators.identity import candidate_instance_id
     from shared.models import CandidateContact
-    from triggers.blob_intake import TRIGGER_CONTAINER
+    from shared.settings import get_settings
     from triggers.intake import contact_metadata
+
+    # The trigger watches %RESUMES_CONTAINER%, which the served host resolves from the same app setting.
+    container = get_settings().resumes_container
 
     candidate = next(
         c for c in json.loads((SAMPLES / "candidates.json").read_text()) if c["key"] == "ada-strong"
@@ -205,7 +208,7 @@ def test_a_resume_dropped_into_blob_storage_starts_the_pipeline(stack: Host) -> 
         name=candidate["name"], phone=candidate["phone"], time_zone=candidate["time_zone"]
     )
     upload_bytes(
-        TRIGGER_CONTAINER,
+        container,
         name,
         (SAMPLES / candidate["resume"]).read_bytes(),
         content_type="application/pdf",
@@ -221,8 +224,9 @@ def test_a_resume_dropped_into_blob_storage_starts_the_pipeline(stack: Host) -> 
         current = _follow(stack, instance_id)
     finally:
         # The resumes container is shared by the session's Azurite: other hosts' blob pollers must not see it.
-        container_client(TRIGGER_CONTAINER).delete_blob(name)
+        container_client(container).delete_blob(name)
 
     assert current["outcome"] == "interviewed", current
     started = stack.engine.status(instance_id, show_input=True)
     assert started["input"]["contact"]["phone"] == candidate["phone"]
+    assert started["input"]["intake"] == "blob_trigger"

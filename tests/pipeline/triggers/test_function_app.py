@@ -78,7 +78,8 @@ def test_client_functions_get_a_durable_client_and_event_triggers_are_wired() ->
         assert function.binding_names("durableClient") == ["client"], function.name
     blob = index.get("resume_uploaded", "blobTrigger")
     assert blob is not None
-    assert blob.trigger["path"] == "resumes/{job_id}/{name}"
+    # The host resolves the container from the app setting, so indexing never depends on the environment.
+    assert blob.trigger["path"] == "%RESUMES_CONTAINER%/{job_id}/{name}"
     assert blob.trigger["connection"] == "AzureWebJobsStorage"
     assert blob.trigger["source"] == "LogsAndContainerScan"  # RESUME_TRIGGER_SOURCE unset: polling
     assert {f.name for f in index.of_type("eventGridTrigger")} == {
