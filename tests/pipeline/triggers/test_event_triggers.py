@@ -107,7 +107,9 @@ def test_event_grid_blob_created_takes_the_same_start_path(harness: Harness) -> 
     h.call("resume_blob_created", event=by_subject)  # names a blob that does not exist: acknowledged
 
     instance_id = candidate_instance_id(JOB_ID, f"{JOB_ID}/grid.pdf")
-    assert h.host.status(instance_id).input["contact"]["name"] == "Grid"
+    started = h.host.status(instance_id).input
+    assert started["contact"]["name"] == "Grid"
+    assert started["intake"] == "event_grid"
     assert not h.exists(candidate_instance_id(JOB_ID, f"{JOB_ID}/gone.pdf"))
 
 
