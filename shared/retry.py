@@ -53,22 +53,17 @@ from shared.logging import get_logger
 T = TypeVar("T")
 LOGGER = get_logger("hireflow.retry")
 
+# The named policies, what call sites pass to ``call_activity_with_retry``; the in-attempt helpers and the
+# arithmetic below are imported by name.
 __all__ = [
     "AI_RETRY",
     "CALL_RETRY",
-    "CALL_ROUNDS",
     "DOCUMENT_RETRY",
     "RECORDING_RETRY",
     "REPORT_RETRY",
-    "REQUEST_RETRY",
     "SCHEDULING_RETRY",
     "STORAGE_RETRY",
     "TRANSCRIPTION_RETRY",
-    "RequestRetry",
-    "call_with_request_retries",
-    "candidate_failure_probability",
-    "retry_after_seconds",
-    "step_failure_probabilities",
 ]
 
 # Blob reads and writes (job definitions, bookings): Azure Storage recovers within seconds.

@@ -13,6 +13,10 @@ import pytest
 
 from activities.scheduling import CALENDAR_PREFIX, schedule_interview
 from devhost.testing import DurableTestHost
+
+# Imported with the process's own settings, before any test points them elsewhere: the app reads some
+# settings (the resume trigger's container) when it is indexed, and other tests import the same module.
+from function_app import app
 from shared.models import InterviewInput, InterviewOutput
 from shared.settings import get_settings
 from shared.storage import upload_bytes
@@ -44,8 +48,6 @@ def _seed_panel_job() -> None:
 def test_concurrent_bookings_never_share_an_interviewer_and_time_and_keep_capacity(
     configure: Callable[..., None],
 ) -> None:
-    from function_app import app
-
     configure(SCHEDULING_HORIZON_DAYS="30")
     _seed_panel_job()
     fakes = PipelineFakes()
