@@ -308,7 +308,7 @@ module functionApp 'modules/function-app.bicep' = {
       AZURE_OPENAI_CONTEXT_TOKENS: '128000'
       AZURE_OPENAI_MAX_OUTPUT_TOKENS: '4096'
       // The orchestrator's RetryOptions own retries; SDK retries would multiply attempts.
-      AZURE_OPENAI_MAX_RETRIES: '0'
+      AZURE_OPENAI_MAX_RETRIES: '2'
       DOCUMENT_INTELLIGENCE_ENDPOINT: ai.outputs.documentIntelligenceEndpoint
       DOCUMENT_INTELLIGENCE_MODEL: 'prebuilt-read'
       ACS_ENDPOINT: communication.outputs.endpoint

@@ -31,11 +31,11 @@ score_transcript         6         1 chat completion                        6.4e
 
 At ``p = 0.2`` a candidate is lost with probability 5.1e-4 (1 in 1,950) with ``r = 0`` and 1.0e-6 (1 in a
 million) with ``r = 2``; the OpenAI client's own retries are what keep the last four steps negligible, so
-``AZURE_OPENAI_MAX_RETRIES`` should be at least 2 wherever the app runs. Before requests were retried inside
-an attempt, one extract attempt (a submit and two polls) was lost with ``1 - 0.8**3 = 0.49``, so 2.8% of
-candidates failed there, and each ACS step lost 0.8%. :func:`candidate_failure_probability` computes the
-table for any ``p`` and ``r``; hang-ups are best effort and blob storage is not counted (Azurite injects no
-faults). The question flow's prompts during the call are retried in its own module.
+``AZURE_OPENAI_MAX_RETRIES`` is 2 by default (locally and in the Bicep) and should stay at least 2. Before
+requests were retried inside an attempt, one extract attempt (a submit and two polls) was lost with
+``1 - 0.8**3 = 0.49``, so 2.8% of candidates failed there, and each ACS step lost 0.8%.
+:func:`candidate_failure_probability` computes the table for any ``p`` and ``r``; hang-ups are best effort and
+blob storage is not counted (Azurite injects no faults). The question flow's prompts during the call are retried in its own module.
 """
 
 from __future__ import annotations

@@ -16,6 +16,15 @@ def test_at_20_percent_faults_fewer_than_one_candidate_in_a_thousand_is_lost() -
     assert with_client_retries < 1e-5
 
 
+def test_the_default_settings_keep_a_candidate_lost_at_20_percent_faults_under_one_in_100_000() -> None:
+    from shared.settings import Settings
+
+    default_retries = Settings.model_fields["openai_max_retries"].default
+
+    assert default_retries >= 2
+    assert candidate_failure_probability(0.2, openai_max_retries=default_retries) < 1e-5
+
+
 def test_every_step_at_20_percent_faults() -> None:
     steps = step_failure_probabilities(0.2)
 

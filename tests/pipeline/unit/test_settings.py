@@ -53,7 +53,7 @@ def test_defaults_describe_an_azure_deployment() -> None:
     settings = Settings()
     assert settings.profile == "azure"
     assert not settings.is_local
-    assert settings.openai_max_retries == 0
+    assert settings.openai_max_retries == 2
     assert settings.openai_transcription_max_bytes == 25 * 1024 * 1024
 
 
