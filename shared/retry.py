@@ -35,7 +35,8 @@ million) with ``r = 2``; the OpenAI client's own retries are what keep the last 
 requests were retried inside an attempt, one extract attempt (a submit and two polls) was lost with
 ``1 - 0.8**3 = 0.49``, so 2.8% of candidates failed there, and each ACS step lost 0.8%.
 :func:`candidate_failure_probability` computes the table for any ``p`` and ``r``; hang-ups are best effort and
-blob storage is not counted (Azurite injects no faults). The question flow's prompts during the call are retried in its own module.
+blob storage is not counted (Azurite injects no faults). The question flow's prompts during the call are
+retried in its own module.
 """
 
 from __future__ import annotations
