@@ -16,10 +16,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
 LOGGER = logging.getLogger(__name__)
+
+
+def loggable_url(url: str) -> str:
+    """Return ``url`` without its query and fragment, which carry webhook keys and callback tokens."""
+    parts = urlsplit(url)
+    hidden = "?[query hidden]" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) + hidden
+
 
 SUBSCRIPTION_NAME = "HIREFLOW-EMULATED-SUBSCRIPTION"
 VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
@@ -88,10 +97,12 @@ class EventPusher:
                 last_error = f"HTTP {response.status}"
             except (aiohttp.ClientError, TimeoutError) as error:
                 last_error = f"{type(error).__name__}: {error}"
-            LOGGER.info("delivery to %s failed (attempt %d): %s", url, attempt, last_error)
+            LOGGER.info("delivery to %s failed (attempt %d): %s", loggable_url(url), attempt, last_error)
             if attempt < self._retry.max_attempts:
                 await asyncio.sleep(self._retry.delay(attempt))
-        raise DeliveryFailedError(f"{url}: gave up after {self._retry.max_attempts} attempts ({last_error})")
+        raise DeliveryFailedError(
+            f"{loggable_url(url)}: gave up after {self._retry.max_attempts} attempts ({last_error})"
+        )
 
     async def _ensure_validated(self, url: str) -> None:
         async with self._validation_lock:

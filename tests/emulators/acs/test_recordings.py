@@ -221,3 +221,11 @@ def test_a_subscriber_that_fails_validation_gets_no_events(acs: RunningAcs) -> N
     failure = wait_until(lambda: acs.emulator.failed_deliveries, what="validation to fail")
     assert "validation answer does not echo the validation code" in failure[0]
     assert [kind for kind, _ in acs.receiver.deliveries()] == ["SubscriptionValidation"]
+
+
+def test_a_webhook_url_is_logged_without_its_query() -> None:
+    from emulators.eventgrid_delivery import loggable_url
+
+    keyed = "http://127.0.0.1:7071/runtime/webhooks/eventgrid?functionName=f&code=s3cret"
+    assert loggable_url(keyed) == "http://127.0.0.1:7071/runtime/webhooks/eventgrid?[query hidden]"
+    assert loggable_url("https://h/api/acs/callbacks") == "https://h/api/acs/callbacks"
