@@ -13,6 +13,12 @@ service actually charged and when (the end of the call: never earlier than the r
 charges then occupy the window that follows that moment. A reservation never settled (its orchestration
 was terminated mid-call) is forgotten :data:`UNSETTLED_LEASE_WINDOWS` windows after it was granted.
 
+Waiting is a queue, not a scramble: a request that does not fit is booked for the moment it will, and that
+booking holds its room from then on, so later callers are booked behind it and every waiter wakes once, at
+its turn (a herd of waiters all asking again when one request leaves the window would only make work for
+the orchestrations and the entity). A booked caller that asks at its time is granted once the room is
+really there; a call still in flight that took longer than foreseen moves the booking back.
+
 Estimates learn: a request's prompt is estimated before it is rendered (the orchestrator cannot read the
 blobs it is made of), and the service's charge for the last single-request call of the same ``kind`` (the
 activity) corrects the next estimate of that kind by the difference. Requests of one kind share their
@@ -75,6 +81,8 @@ class Hold(_Boundary):
     requests: int = Field(ge=0)
     at: float
     settled: bool = False
+    booked: bool = False
+    """A place in the queue: room promised from ``at`` (future when booked) to a caller told to wait."""
     kind: str = ""
     estimate: int = Field(default=0, ge=0)
     """The estimate before correction (what the next correction of its kind is measured against)."""
@@ -175,29 +183,45 @@ def _wait_s(limits: BudgetLimits, holds: list[Hold], tokens: int, requests: int,
 
 
 def reserve(state: BudgetState, request: ReserveRequest, now: float) -> tuple[BudgetState, Grant]:
-    """Grant ``request`` if the window has room for its prompt and answer, else say how long to wait.
+    """Grant ``request`` if the window has room for its prompt and answer, else book it and name the wait.
 
     Asking again with the id of a reservation already granted answers granted again (an operation delivered
-    twice must not hold twice).
+    twice must not hold twice); with the id of a booking, it is granted from its time on.
     """
     holds = _expire(state, now)
     estimate = request.prompt_tokens + state.max_output_tokens
     tokens = max(0, estimate + state.corrections.get(request.kind, 0))
-    if any(hold.id == request.id for hold in holds):
-        return state.model_copy(update={"holds": holds}), Grant(granted=True, tokens=tokens)
-    if _fits(state.limits, holds, tokens, request.requests):
-        hold = Hold(
-            id=request.id,
-            tokens=tokens,
-            requests=request.requests,
-            at=now,
-            kind=request.kind,
-            estimate=estimate,
+    existing = next((hold for hold in holds if hold.id == request.id), None)
+    if existing is not None and not existing.booked:
+        return state.model_copy(update={"holds": holds}), Grant(granted=True, tokens=existing.tokens)
+    if existing is not None:
+        others = [hold for hold in holds if hold is not existing]
+        # Bookings behind this one were made counting it in; they do not count against it.
+        ahead = [hold for hold in others if not (hold.booked and hold.at > existing.at)]
+        if now < existing.at and not _fits(state.limits, ahead, existing.tokens, existing.requests):
+            # Woken early (skipped time) and no settle has freed room since: the booking stands.
+            wait = max(MIN_WAIT_S, existing.at - now)
+            return state.model_copy(update={"holds": holds}), Grant(granted=False, wait_s=round(wait, 3))
+        if _fits(state.limits, ahead, existing.tokens, existing.requests):
+            granted = existing.model_copy(update={"booked": False, "at": now})
+            update = {"holds": [*others, granted], "granted": state.granted + 1}
+            return state.model_copy(update=update), Grant(granted=True, tokens=granted.tokens)
+        # A call in flight ran longer than the booking assumed: the booking moves back.
+        wait = _wait_s(state.limits, ahead, existing.tokens, existing.requests, now)
+        moved = existing.model_copy(update={"at": now + wait})
+        update = {"holds": [*others, moved], "deferred": state.deferred + 1}
+        return state.model_copy(update=update), Grant(
+            granted=False, wait_s=round(wait, 3), tokens=moved.tokens
         )
+    hold = Hold(
+        id=request.id, tokens=tokens, requests=request.requests, at=now, kind=request.kind, estimate=estimate
+    )
+    if _fits(state.limits, holds, tokens, request.requests):
         updated = state.model_copy(update={"holds": [*holds, hold], "granted": state.granted + 1})
         return updated, Grant(granted=True, tokens=tokens)
     wait = _wait_s(state.limits, holds, tokens, request.requests, now)
-    updated = state.model_copy(update={"holds": holds, "deferred": state.deferred + 1})
+    booking = hold.model_copy(update={"booked": True, "at": now + wait})
+    updated = state.model_copy(update={"holds": [*holds, booking], "deferred": state.deferred + 1})
     return updated, Grant(granted=False, wait_s=round(wait, 3), tokens=tokens)
 
 

@@ -201,3 +201,51 @@ def test_prompt_estimates_count_blob_text_high_and_respect_the_cap() -> None:
     assert estimate_prompt_tokens(500, uncounted_chars=90_000, cap_tokens=1_000) == 1_500
     with pytest.raises(ValueError, match="negative"):
         estimate_prompt_tokens(-1)
+
+
+def test_waiters_are_booked_one_behind_the_other() -> None:
+    state = budget(tokens=2 * (1_000 + ANSWER))
+    for number, at in enumerate((0.0, 1.0)):
+        state, _ = reserve(state, ReserveRequest(id=f"in{number}", prompt_tokens=1_000), now=at)
+        state = settle(state, SettleRequest(id=f"in{number}", usage=charged(1_000 + ANSWER, at=at)), now=at)
+    state, first = reserve(state, ReserveRequest(id="w1", prompt_tokens=1_000), now=2.0)
+    state, second = reserve(state, ReserveRequest(id="w2", prompt_tokens=1_000), now=2.0)
+    # One leaves at 10 s, the other at 11 s: one waiter each, not both at the first.
+    assert (first.wait_s, second.wait_s) == (pytest.approx(8.0), pytest.approx(9.0))
+    state, early = reserve(state, ReserveRequest(id="w2", prompt_tokens=1_000), now=10.0)
+    assert not early.granted
+    assert early.wait_s == pytest.approx(1.0)
+    state, turn = reserve(state, ReserveRequest(id="w1", prompt_tokens=1_000), now=10.0)
+    assert turn.granted
+    state, turn = reserve(state, ReserveRequest(id="w2", prompt_tokens=1_000), now=11.0)
+    assert turn.granted
+
+
+def test_callers_that_wait_their_turn_never_overflow_a_window_and_keep_it_full() -> None:
+    """Callers re-ask when told: the service's sliding window never overflows, and little of it idles."""
+    generator = random.Random(11)
+    quota = 6 * (900 + ANSWER)
+    state = budget(tokens=quota)
+    asks: list[tuple[float, str, int]] = [(generator.uniform(0.0, 5.0), f"r{n}", 900) for n in range(120)]
+    admitted: list[tuple[float, int]] = []
+    settles: list[tuple[float, str, float, int]] = []
+    while asks or settles:
+        asks.sort()
+        settles.sort()
+        if settles and (not asks or settles[0][0] <= asks[0][0]):
+            at, request_id, admitted_at, tokens = settles.pop(0)
+            state = settle(state, SettleRequest(id=request_id, usage=charged(tokens, at=admitted_at)), now=at)
+            continue
+        now, request_id, prompt = asks.pop(0)
+        state, grant = reserve(state, ReserveRequest(id=request_id, prompt_tokens=prompt), now=now)
+        if not grant.granted:
+            asks.append((now + grant.wait_s, request_id, prompt))
+            continue
+        admitted_at = now + generator.uniform(0.01, 0.2)
+        admitted.append((admitted_at, grant.tokens))
+        settles.append((admitted_at + generator.uniform(0.0, 0.3), request_id, admitted_at, grant.tokens))
+    assert len(admitted) == 120
+    for moment, _ in admitted:
+        assert sum(tokens for at, tokens in admitted if moment - WINDOW < at <= moment) <= quota
+    span = admitted[-1][0] - admitted[0][0]
+    assert sum(tokens for _, tokens in admitted) >= 0.95 * quota * span / WINDOW
