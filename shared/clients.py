@@ -110,6 +110,10 @@ def blob_service_client() -> BlobServiceClient:
     return _cached("blob_service_client", build)
 
 
+# Seconds between polls of a long-running operation in the local profile (see document_intelligence_client).
+LOCAL_POLLING_INTERVAL_S = 0.01
+
+
 def document_intelligence_client() -> DocumentIntelligenceClient:
     """Document Intelligence with its key when set, else managed identity."""
 
@@ -125,10 +129,14 @@ def document_intelligence_client() -> DocumentIntelligenceClient:
             else credential()
         )
         # Retries belong to the orchestrator's RetryOptions; one SDK attempt keeps faults in one place.
+        # The poller waits what the service's Retry-After says and, when it says 0, the client's polling
+        # interval (1 s by default). The emulator answers at once, so locally that second is pure waiting.
+        polling = {"polling_interval": LOCAL_POLLING_INTERVAL_S} if settings.is_local else {}
         return DocumentIntelligenceClient(
             settings.document_intelligence_endpoint,
             auth,
             retry_total=0,
+            **polling,
             **_transport_timeouts(settings),
         )
 

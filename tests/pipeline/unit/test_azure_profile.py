@@ -207,3 +207,19 @@ def test_every_client_honours_the_configured_timeouts() -> None:
         assert (config.timeout, config.read_timeout) == (3.0, 7.0), name
     timeout = clients.openai_client().timeout
     assert (timeout.connect, timeout.read) == (3.0, 7.0)
+
+
+@pytest.mark.usefixtures("azure_environment")
+def test_document_intelligence_polls_at_the_services_pace_on_azure() -> None:
+    # On Azure the poller follows the service's Retry-After, falling back to the SDK's own 1 s interval.
+    assert clients.document_intelligence_client()._config.polling_interval == 1
+
+
+def test_document_intelligence_polls_the_local_emulator_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIREFLOW_PROFILE", "local")
+    monkeypatch.setenv("DOCUMENT_INTELLIGENCE_ENDPOINT", "http://127.0.0.1:9/")
+    monkeypatch.setenv("DOCUMENT_INTELLIGENCE_API_KEY", "local-key")
+
+    polling = clients.document_intelligence_client()._config.polling_interval
+
+    assert polling == clients.LOCAL_POLLING_INTERVAL_S < 0.1
