@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from shared.errors import ErrorCode, FailureInfo
 
 __all__ = [
+    "INTERVIEW_INCOMPLETE_PREFIX",
     "ActivityOutput",
     "BatchCandidate",
     "BatchScreeningInput",
@@ -379,6 +380,9 @@ class CandidateOutcome(StrEnum):
     WITHDRAWN = "withdrawn"
     RECORDING_MISSING = "recording_missing"
     FAILED = "failed"
+    INTERVIEW_INCOMPLETE = "interview_incomplete"
+    """The call was recorded, transcribed and scored, but the interview ended before its closing line: the
+    score rests on the answers given, and the report says why it ended early."""
 
 
 class IntakePath(StrEnum):
@@ -451,11 +455,24 @@ class CallConnected(_Model):
     correlation_id: str | None = None
 
 
+INTERVIEW_INCOMPLETE_PREFIX = "interview_incomplete: "
+"""How a ``CallEnded`` reason starts when the question flow saw the interview end early."""
+
+
 class CallEnded(_Model):
-    """ACS reported ``CallDisconnected`` (or the question flow hung up)."""
+    """ACS reported ``CallDisconnected`` (or the question flow hung up).
+
+    ``reason`` starts with :data:`INTERVIEW_INCOMPLETE_PREFIX` when the interview on the call ended early.
+    """
 
     call_connection_id: str
     reason: str | None = None
+
+    def incomplete_reason(self) -> str | None:
+        """Why the interview on this call ended early (the reason after the prefix), or None if it did not."""
+        if self.reason is None or not self.reason.startswith(INTERVIEW_INCOMPLETE_PREFIX):
+            return None
+        return self.reason[len(INTERVIEW_INCOMPLETE_PREFIX) :].strip() or "no reason given"
 
 
 class CallFailed(_Model):
@@ -701,6 +718,10 @@ class WriteCandidateReportInput(_Model):
     interview_score: InterviewScore | None = None
     failure: FailureInfo | None = None
     completed_at: datetime | None = None
+    # Why the interview ended early, when it did. Left out of the dump while unset, so the inputs of
+    # reports about complete (or no) interviews serialize exactly as before the field existed: recorded
+    # histories' replays compare activity inputs exactly.
+    interview_incomplete_reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class WriteCandidateReportOutput(ActivityOutput):
@@ -742,6 +763,9 @@ class CandidateReport(_Model):
     report_json: BlobRef | None = None
     report_page: BlobRef | None = None
     failure: FailureInfo | None = None
+    # Why the interview ended early (outcome ``interview_incomplete``); left out of the dump while unset so
+    # the outputs of recorded histories replay unchanged.
+    interview_incomplete_reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class InterviewInput(_Model):
@@ -761,6 +785,10 @@ class InterviewOutput(_Model):
     call_attempts: int = 0
     recordings: list[BlobRef] = Field(default_factory=list)
     failure: FailureInfo | None = None
+    # Why the call ended before the interview's closing line (``CallEnded.incomplete_reason()``, or the
+    # call outlived its maximum duration); None for a complete interview. Left out of the dump while unset
+    # so the outputs of recorded histories replay unchanged.
+    incomplete_reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class BatchCandidate(_Model):
