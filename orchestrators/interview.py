@@ -7,7 +7,10 @@ Input
 Output
     :class:`shared.models.InterviewOutput`: ``recorded`` (with every recording chunk's blob), ``no_show``,
     ``withdrawn``, ``recording_missing`` or ``failed`` (with the typed failure). The interview never raises
-    for a business outcome; the parent decides what each one means.
+    for a business outcome; the parent decides what each one means. ``incomplete_reason`` says why a call
+    ended before the interview's closing line: the ``CallEnded`` reason after ``interview_incomplete: ``
+    (the question flow gave up, or the candidate hung up mid-interview), or the call outlived
+    :data:`CALL_MAX_DURATION`; None for a complete interview.
 Activities (retry policy)
     ``schedule_interview`` (SCHEDULING_RETRY), ``place_interview_call`` (CALL_RETRY, up to
     :data:`CALL_ROUNDS` rounds), ``start_call_recording`` (CALL_RETRY, up to :data:`CALL_ROUNDS` rounds, once
@@ -123,9 +126,16 @@ class _InterviewRun:
         self.inbox = EventInbox(context, [_RESCHEDULE, _WITHDREW, _CALLED, _FAILED, _ENDED, _RECORDING])
         self.slot: InterviewSlot | None = None
         self.call_attempts = 0
+        self.incomplete_reason: str | None = None
 
     def output(self, outcome: InterviewOutcome, **fields: Any) -> InterviewOutput:
-        return InterviewOutput(outcome=outcome, slot=self.slot, call_attempts=self.call_attempts, **fields)
+        return InterviewOutput(
+            outcome=outcome,
+            slot=self.slot,
+            call_attempts=self.call_attempts,
+            incomplete_reason=self.incomplete_reason,
+            **fields,
+        )
 
     def execute(self) -> Generator[Any, Any, InterviewOutput]:
         try:
@@ -320,9 +330,18 @@ class _InterviewRun:
             name, payload = yield from wait_for_events(self.context, self.inbox, [_ENDED], deadline)
             if name is None:
                 log_progress(self.context, "call exceeded its maximum duration; hanging up")
+                # The question flow hangs up after its closing line, so a call still open now never got there.
+                self.incomplete_reason = (
+                    f"the call was still open after {int(CALL_MAX_DURATION.total_seconds() // 60)} minutes "
+                    "and was hung up"
+                )
                 yield from self.hang_up(placed.call_connection_id)
                 return
-            if parse_model(CallEnded, payload).call_connection_id == placed.call_connection_id:
+            ended = parse_model(CallEnded, payload)
+            if ended.call_connection_id == placed.call_connection_id:
+                self.incomplete_reason = ended.incomplete_reason()
+                if self.incomplete_reason is not None:
+                    log_progress(self.context, "the interview ended early: %s", self.incomplete_reason)
                 return
 
     def wait_for_recording(self, placed: PlaceInterviewCallOutput) -> Generator[Any, Any, RecordingReady]:
