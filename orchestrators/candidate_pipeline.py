@@ -5,6 +5,8 @@ Input
 Output
     :class:`shared.models.CandidateReport`: the outcome (interviewed, rejected at screening or by the
     recruiter, review timed out, no-show, withdrawn, recording missing) with scores and report links.
+    An interview whose call ended before its closing line (``InterviewOutput.incomplete_reason``) is still
+    transcribed and scored, but ends ``interview_incomplete`` with the reason in the report and the summary.
     A permanent failure ends the instance as **Failed** with the reason ``[error:<code>] <step>: <message>``
     as its output, after a best-effort failure report.
 Activities (retry policy)
@@ -112,6 +114,7 @@ REVIEW_DEADLINE = timedelta(days=3)
 
 _OUTCOME_STAGE: dict[CandidateOutcome, Stage] = {
     CandidateOutcome.INTERVIEWED: Stage.COMPLETED,
+    CandidateOutcome.INTERVIEW_INCOMPLETE: Stage.COMPLETED,
     CandidateOutcome.REJECTED_AT_SCREENING: Stage.REJECTED,
     CandidateOutcome.REJECTED_BY_RECRUITER: Stage.REJECTED,
     CandidateOutcome.REVIEW_TIMED_OUT: Stage.REJECTED,
@@ -162,6 +165,7 @@ class _CandidateRun:
         self.slot: InterviewSlot | None = None
         self.transcript: BlobRef | None = None
         self.interview_score: InterviewScore | None = None
+        self.interview_incomplete_reason: str | None = None
         # Fixed for the instance's whole life: see "Token budget" in the module doc.
         self.budgeted = uses_token_budget(context.version)
 
@@ -243,6 +247,8 @@ class _CandidateRun:
         interview = yield from self.run_interview()
         if interview.outcome is not InterviewOutcome.RECORDED:
             return (yield from self.finish(_INTERVIEW_OUTCOME[interview.outcome]))
+        # A call cut short is still transcribed and scored from what was said, but never passes as complete.
+        self.interview_incomplete_reason = interview.incomplete_reason
 
         self.status.update(Stage.TRANSCRIBING, detail=f"{len(interview.recordings)} recording chunks")
         transcribed = yield from call_step(
@@ -267,6 +273,8 @@ class _CandidateRun:
         )
         self.interview_score = require(scored.score, "score_transcript", "interview score")
         self.status.update(interview_overall=self.interview_score.overall)
+        if self.interview_incomplete_reason is not None:
+            return (yield from self.finish(CandidateOutcome.INTERVIEW_INCOMPLETE))
         return (yield from self.finish(CandidateOutcome.INTERVIEWED))
 
     def await_review(self) -> Generator[Any, Any, CandidateOutcome | None]:
@@ -340,6 +348,7 @@ class _CandidateRun:
             interview_score=self.interview_score,
             failure=failure,
             completed_at=self.context.current_utc_datetime,
+            interview_incomplete_reason=self.interview_incomplete_reason,
         )
         written = yield from call_step(
             self.context,
@@ -350,9 +359,10 @@ class _CandidateRun:
             inbox=self.inbox,
         )
         final_stage = _OUTCOME_STAGE[outcome]
-        self.status.update(
-            final_stage, detail=outcome.value, report=written.report_page or written.report_json
-        )
+        detail = outcome.value
+        if outcome is CandidateOutcome.INTERVIEW_INCOMPLETE:
+            detail = f"{outcome.value}: {self.interview_incomplete_reason}"
+        self.status.update(final_stage, detail=detail, report=written.report_page or written.report_json)
         log_progress(self.context, "finished with outcome %s", outcome.value)
         return self.summary(outcome, written, failure)
 
@@ -373,6 +383,7 @@ class _CandidateRun:
             report_json=written.report_json,
             report_page=written.report_page,
             failure=failure,
+            interview_incomplete_reason=self.interview_incomplete_reason,
         )
 
     def fail(self, failed: StepFailedError) -> Generator[Any, Any, None]:
