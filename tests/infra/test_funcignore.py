@@ -16,7 +16,7 @@ DEV_ONLY = [
     "node_modules/azurite/package.json",
     "tests/conftest.py",
     "bench/pipeline.py",
-    "devhost/engine.py",
+    "devhost/engine/core.py",
     "emulators/server.py",
     "samples/candidates.json",
     "docs/ARCHITECTURE.md",

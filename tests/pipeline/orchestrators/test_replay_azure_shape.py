@@ -21,7 +21,7 @@ AZURE_SHAPED = ["candidate_pipeline_azure_shape_review_rejected", "candidate_pip
 EXECUTION_STARTED, EXECUTION_COMPLETED, EXECUTION_TERMINATED = 0, 1, 3
 TASK_SCHEDULED, TASK_FAILED, TIMER_CREATED, TIMER_FIRED = 4, 6, 10, 11
 ORCHESTRATOR_STARTED, ORCHESTRATOR_COMPLETED, EVENT_RAISED = 12, 13, 15
-# What devhost's stored form leaves out of what it hands the SDK (devhost/engine.py, _IGNORED_BY_SDK).
+# What devhost's stored form leaves out of what it hands the SDK (devhost/engine/events.py, _IGNORED_BY_SDK).
 LEFT_OUT_BY_DEVHOST = {1, 2, 3, 4, 7, 10, 13, 19, 20}
 NET_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$")
 
