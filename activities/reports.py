@@ -2,6 +2,9 @@
 
 Both blobs have fixed names per job and instance and are rendered deterministically from the input, so a
 repeated execution rewrites identical content instead of adding a second report.
+
+An interview that ended early (outcome ``interview_incomplete``) says so in both: the JSON carries
+``interview_incomplete_reason``, the page an "Interview: ended early — <reason>" row beside the outcome.
 """
 
 from __future__ import annotations
@@ -45,9 +48,15 @@ def _items(values: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(value)}</li>" for value in values) + "</ul>"
 
 
+def _rows_if(shown: bool, label: str, value: object) -> list[str]:
+    return [_row(label, value)] if shown else []
+
+
 def render_report_html(report: WriteCandidateReportInput) -> str:
     """Render a self-contained HTML page; every value is escaped (resumes and transcripts are untrusted)."""
     name = report.contact.name or (report.profile.full_name if report.profile else None) or "Candidate"
+    # A cut-short interview is said so beside the outcome and beside the score it produced.
+    ended_early = report.interview_incomplete_reason is not None
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -58,6 +67,7 @@ def render_report_html(report: WriteCandidateReportInput) -> str:
         "<table>",
         _row("Job", report.job_id),
         _row("Outcome", report.outcome.value.replace("_", " ")),
+        *_rows_if(ended_early, "Interview", f"ended early — {report.interview_incomplete_reason}"),
         _row("Candidate id", report.instance_id),
         _row("Completed", report.completed_at.isoformat() if report.completed_at else None),
         "</table>",
@@ -107,6 +117,7 @@ def render_report_html(report: WriteCandidateReportInput) -> str:
             "<h2>Interview score</h2><table>",
             _row("Overall (1–5)", f"{score.overall:.2f}"),
             _row("Recommendation", score.recommendation.value.replace("_", " ")),
+            *_rows_if(ended_early, "Scored from", "the answers given before the call ended early"),
             "</table>",
             f"<p>{html.escape(score.narrative)}</p>",
         ]

@@ -193,3 +193,45 @@ def test_failed_candidate_report(configure: Callable[..., None]) -> None:
     page = download_text(out.report_page)
     assert "corrupt_document: resume cannot be read" in page
     assert "<h1>Candidate</h1>" in page
+
+
+def test_report_of_an_interview_that_ended_early_says_so_in_json_and_page(
+    configure: Callable[..., None],
+) -> None:
+    reason = "the question flow stopped after RecognizeCompleted: <ServiceResponseError>"
+    payload = _report_input(
+        instance_id="cand-early",
+        outcome=CandidateOutcome.INTERVIEW_INCOMPLETE.value,
+        interview_incomplete_reason=reason,
+    )
+
+    out = WriteCandidateReportOutput.model_validate(write_candidate_report(payload))
+
+    assert out.failure is None
+    assert out.report_json is not None
+    assert out.report_page is not None
+    stored = download_json(out.report_json)
+    assert stored["outcome"] == "interview_incomplete"
+    assert stored["interview_incomplete_reason"] == reason
+    assert stored["interview_score"]["overall"] == 4.25  # still scored from what was said
+    page = download_text(out.report_page)
+    assert "<tr><th>Outcome</th><td>interview incomplete</td></tr>" in page
+    assert (
+        "<tr><th>Interview</th><td>ended early — the question flow stopped after RecognizeCompleted: "
+        "&lt;ServiceResponseError&gt;</td></tr>"
+    ) in page
+    assert "<tr><th>Scored from</th><td>the answers given before the call ended early</td></tr>" in page
+
+
+def test_report_of_a_complete_interview_says_nothing_of_an_early_end(configure: Callable[..., None]) -> None:
+    out = WriteCandidateReportOutput.model_validate(write_candidate_report(_report_input()))
+
+    assert out.report_json is not None
+    assert out.report_page is not None
+    stored = download_json(out.report_json)
+    assert stored["outcome"] == "interviewed"
+    assert "interview_incomplete_reason" not in stored
+    page = download_text(out.report_page)
+    assert "<tr><th>Outcome</th><td>interviewed</td></tr>" in page
+    assert "ended early" not in page
+    assert "Scored from" not in page
