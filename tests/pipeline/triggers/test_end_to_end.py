@@ -77,11 +77,19 @@ class Host(HostThread):
 
 
 @pytest.fixture
-def stack(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
+def personas_file() -> Path:
+    """How each phone number answers the emulated call (a test class may hand its own file)."""
+    return SAMPLES / "personas.json"
+
+
+@pytest.fixture
+def stack(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, personas_file: Path
+) -> Iterator[Host]:
     h = harness()  # Azurite settings and fresh containers (the harness's own engine stays unused)
     containers = dict(h.containers)
     host = Host(tmp_path / "host")
-    options = EmulatorOptions(personas=SAMPLES / "personas.json", recording_ready_delay_s=0.0)
+    options = EmulatorOptions(personas=personas_file, recording_ready_delay_s=0.0)
     try:
         with emulators_in_thread(options) as emulators:
             host.emulators = emulators
@@ -103,8 +111,15 @@ def stack(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         host.close()
 
 
+def _sample(key: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        c for c in json.loads((SAMPLES / "candidates.json").read_text()) if c["key"] == key
+    )
+    return found
+
+
 def _submit_sample(stack: Host, key: str) -> str:
-    candidate = next(c for c in json.loads((SAMPLES / "candidates.json").read_text()) if c["key"] == key)
+    candidate = _sample(key)
     blob = f"{candidate['job_id']}/{Path(candidate['resume']).name}"
     upload_bytes(get_settings().resumes_container, blob, (SAMPLES / candidate["resume"]).read_bytes())
     body = {
@@ -230,3 +245,36 @@ def test_a_resume_dropped_into_blob_storage_starts_the_pipeline(stack: Host) -> 
     started = stack.engine.status(instance_id, show_input=True)
     assert started["input"]["contact"]["phone"] == candidate["phone"]
     assert started["input"]["intake"] == "blob_trigger"
+
+
+class TestACandidateWhoHangsUpMidInterview:
+    """The real question flow sees the call end before its closing line; the candidate says so to the end."""
+
+    @pytest.fixture
+    def personas_file(self, tmp_path: Path) -> Path:
+        personas = json.loads((SAMPLES / "personas.json").read_text(encoding="utf-8"))
+        strong = personas["personas"][_sample("ada-strong")["phone"]]
+        strong.update(behaviour="hangs_up_early", hang_up_after_questions=2)
+        path = tmp_path / "personas.json"
+        path.write_text(json.dumps(personas), encoding="utf-8")
+        return path
+
+    def test_the_interview_ends_incomplete_in_the_view_and_the_report(self, stack: Host) -> None:
+        current = _follow(stack, _submit_sample(stack, "ada-strong"))
+
+        assert current["runtime_status"] == "Completed", current
+        assert current["outcome"] == "interview_incomplete"
+        assert current["stage"] == "completed"
+        assert current["detail"].startswith(
+            "interview_incomplete: the call ended before the last question was answered"
+        ), current["detail"]
+        assert current["interview"]["overall"] is not None  # scored from the two answers given
+        json_status, report = stack.request("GET", current["links"]["report"], params={"format": "json"})
+        assert json_status == 200
+        assert report["outcome"] == "interview_incomplete"
+        assert report["interview_incomplete_reason"].startswith(
+            "the call ended before the last question was answered"
+        )
+        page_status, page = stack.request("GET", current["links"]["report"])
+        assert page_status == 200
+        assert "<tr><th>Interview</th><td>ended early — the call ended before the last question" in page
