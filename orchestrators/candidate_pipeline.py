@@ -9,7 +9,7 @@ Output
     transcribed and scored, but ends ``interview_incomplete`` with the reason in the report and the summary.
     A permanent failure ends the instance as **Failed** with the reason ``[error:<code>] <step>: <message>``
     as its output, after a best-effort failure report.
-Activities (retry policy)
+Activities (retry policy; each called through its handle in :mod:`activities.contracts`)
     ``extract_resume_text`` (DOCUMENT_RETRY) → ``parse_candidate_profile`` (AI_RETRY) → ``screen_candidate``
     (AI_RETRY) → [``interview`` sub-orchestration] → ``transcribe_recording`` (TRANSCRIPTION_RETRY) →
     ``score_transcript`` (AI_RETRY) → ``write_candidate_report`` (REPORT_RETRY, also on every early end).
@@ -40,24 +40,27 @@ Idempotency
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
-from pydantic import BaseModel
 
+from activities.contracts import (
+    EXTRACT_RESUME_TEXT,
+    PARSE_CANDIDATE_PROFILE,
+    SCORE_TRANSCRIPT,
+    SCREEN_CANDIDATE,
+    TRANSCRIBE_RECORDING,
+    WRITE_CANDIDATE_REPORT,
+)
 from orchestrators.identity import interview_instance_id
 from orchestrators.status import StatusTracker
 from orchestrators.steps import (
     EventInbox,
-    OutputT,
     StepFailedError,
+    StepRunner,
     await_task,
-    call_budgeted_step,
-    call_step,
     failure_from_task_error,
     log_progress,
     parse_model,
@@ -65,7 +68,7 @@ from orchestrators.steps import (
     wait_for_events,
 )
 from orchestrators.token_budget import budget_entity_id
-from shared.decisions import estimate_prompt_tokens, uses_token_budget
+from shared.decisions import uses_token_budget
 from shared.errors import ErrorCode, FailureInfo
 from shared.models import (
     BlobRef,
@@ -75,36 +78,22 @@ from shared.models import (
     CandidateReport,
     EventName,
     ExtractResumeTextInput,
-    ExtractResumeTextOutput,
     InterviewInput,
     InterviewOutcome,
     InterviewOutput,
     InterviewScore,
     InterviewSlot,
     ParseCandidateProfileInput,
-    ParseCandidateProfileOutput,
     RecruiterDecision,
     ScoreTranscriptInput,
-    ScoreTranscriptOutput,
     ScreenCandidateInput,
-    ScreenCandidateOutput,
     ScreeningDecision,
     ScreeningResult,
     Stage,
     TranscribeRecordingInput,
-    TranscribeRecordingOutput,
     WriteCandidateReportInput,
     WriteCandidateReportOutput,
 )
-from shared.prompts import (
-    PARSE_PROFILE,
-    SCORE_TRANSCRIPT,
-    SCREEN_CANDIDATE,
-    PromptTemplate,
-    count_tokens,
-    to_json,
-)
-from shared.retry import AI_RETRY, DOCUMENT_RETRY, REPORT_RETRY, TRANSCRIPTION_RETRY
 
 ORCHESTRATOR_NAME = "candidate_pipeline"
 INTERVIEW_ORCHESTRATOR = "interview"
@@ -133,17 +122,7 @@ _INTERVIEW_OUTCOME: dict[InterviewOutcome, CandidateOutcome] = {
 CHAT_DEPLOYMENT = "gpt-4o-mini"
 """The chat deployment whose budget the structured-output steps share (the app's default deployment)."""
 
-JOB_CONTEXT_TOKENS = 1_024
-"""Room estimated for the job's part of a prompt (requirements, rubric): the job lives in Blob storage,
-which the orchestrator cannot read; settling replaces the estimate with what was charged."""
-
 bp = df.Blueprint()
-
-
-@functools.cache
-def _fixed_prompt_tokens(template: PromptTemplate, schema: type[BaseModel]) -> int:
-    """Tokens of a template without its values plus the JSON schema sent as the response format."""
-    return template.overhead_tokens() + count_tokens(json.dumps(schema.model_json_schema(), sort_keys=True))
 
 
 class _CandidateRun:
@@ -167,70 +146,31 @@ class _CandidateRun:
         self.interview_score: InterviewScore | None = None
         self.interview_incomplete_reason: str | None = None
         # Fixed for the instance's whole life: see "Token budget" in the module doc.
-        self.budgeted = uses_token_budget(context.version)
-
-    def ai_step(
-        self,
-        activity: str,
-        payload: BaseModel,
-        output_model: type[OutputT],
-        prompt_tokens: int,
-    ) -> Generator[Any, Any, OutputT]:
-        """Call an OpenAI activity, through the deployment's token budget when this version uses one."""
-        if not self.budgeted:
-            return (
-                yield from call_step(
-                    self.context, activity, AI_RETRY, payload, output_model, inbox=self.inbox
-                )
-            )
-        return (
-            yield from call_budgeted_step(
-                self.context,
-                budget_entity_id(CHAT_DEPLOYMENT),
-                prompt_tokens,
-                activity,
-                AI_RETRY,
-                payload,
-                output_model,
-                inbox=self.inbox,
-            )
-        )
+        budgeted = uses_token_budget(context.version)
+        self.steps = StepRunner(context, self.inbox, budget_entity_id(CHAT_DEPLOYMENT) if budgeted else None)
 
     def execute(self) -> Generator[Any, Any, CandidateReport]:
         job_id = self.input.job_id
         self.status.update(Stage.EXTRACTING)
         log_progress(self.context, "extracting resume text for job %s", job_id)
-        extracted = yield from call_step(
-            self.context,
-            "extract_resume_text",
-            DOCUMENT_RETRY,
+        extracted = yield from EXTRACT_RESUME_TEXT.call(
+            self.steps,
             ExtractResumeTextInput(instance_id=self.instance_id, job_id=job_id, resume=self.input.resume),
-            ExtractResumeTextOutput,
-            inbox=self.inbox,
         )
-        text = require(extracted.text, "extract_resume_text", "text reference")
+        text = require(extracted.text, EXTRACT_RESUME_TEXT.name, "text reference")
 
         self.status.update(Stage.PARSING, detail=f"{text.page_count} pages, {text.char_count} characters")
-        parsed = yield from self.ai_step(
-            "parse_candidate_profile",
-            ParseCandidateProfileInput(instance_id=self.instance_id, resume_text=text),
-            ParseCandidateProfileOutput,
-            estimate_prompt_tokens(
-                _fixed_prompt_tokens(PARSE_PROFILE, CandidateProfile), uncounted_chars=text.char_count
-            ),
+        parsed = yield from PARSE_CANDIDATE_PROFILE.call(
+            self.steps, ParseCandidateProfileInput(instance_id=self.instance_id, resume_text=text)
         )
-        self.profile = require(parsed.profile, "parse_candidate_profile", "profile")
+        self.profile = require(parsed.profile, PARSE_CANDIDATE_PROFILE.name, "profile")
 
         self.status.update(Stage.SCREENING)
-        screened = yield from self.ai_step(
-            "screen_candidate",
+        screened = yield from SCREEN_CANDIDATE.call(
+            self.steps,
             ScreenCandidateInput(instance_id=self.instance_id, job_id=job_id, profile=self.profile),
-            ScreenCandidateOutput,
-            _fixed_prompt_tokens(SCREEN_CANDIDATE, ScreeningResult)
-            + count_tokens(to_json(self.profile.model_dump(mode="json")))
-            + JOB_CONTEXT_TOKENS,
         )
-        self.screening = require(screened.result, "screen_candidate", "screening result")
+        self.screening = require(screened.result, SCREEN_CANDIDATE.name, "screening result")
         self.status.update(screening_score=self.screening.score, screening_decision=self.screening.decision)
         log_progress(self.context, "screening decided %s", self.screening.decision.value)
 
@@ -251,27 +191,18 @@ class _CandidateRun:
         self.interview_incomplete_reason = interview.incomplete_reason
 
         self.status.update(Stage.TRANSCRIBING, detail=f"{len(interview.recordings)} recording chunks")
-        transcribed = yield from call_step(
-            self.context,
-            "transcribe_recording",
-            TRANSCRIPTION_RETRY,
+        transcribed = yield from TRANSCRIBE_RECORDING.call(
+            self.steps,
             TranscribeRecordingInput(instance_id=self.instance_id, recordings=interview.recordings),
-            TranscribeRecordingOutput,
-            inbox=self.inbox,
         )
-        self.transcript = require(transcribed.transcript, "transcribe_recording", "transcript")
+        self.transcript = require(transcribed.transcript, TRANSCRIBE_RECORDING.name, "transcript")
 
         self.status.update(Stage.SCORING)
-        scored = yield from self.ai_step(
-            "score_transcript",
+        scored = yield from SCORE_TRANSCRIPT.call(
+            self.steps,
             ScoreTranscriptInput(instance_id=self.instance_id, job_id=job_id, transcript=self.transcript),
-            ScoreTranscriptOutput,
-            estimate_prompt_tokens(
-                _fixed_prompt_tokens(SCORE_TRANSCRIPT, InterviewScore) + JOB_CONTEXT_TOKENS,
-                uncounted_chars=self.transcript.char_count,
-            ),
         )
-        self.interview_score = require(scored.score, "score_transcript", "interview score")
+        self.interview_score = require(scored.score, SCORE_TRANSCRIPT.name, "interview score")
         self.status.update(interview_overall=self.interview_score.overall)
         if self.interview_incomplete_reason is not None:
             return (yield from self.finish(CandidateOutcome.INTERVIEW_INCOMPLETE))
@@ -350,14 +281,7 @@ class _CandidateRun:
             completed_at=self.context.current_utc_datetime,
             interview_incomplete_reason=self.interview_incomplete_reason,
         )
-        written = yield from call_step(
-            self.context,
-            "write_candidate_report",
-            REPORT_RETRY,
-            report_input,
-            WriteCandidateReportOutput,
-            inbox=self.inbox,
-        )
+        written = yield from WRITE_CANDIDATE_REPORT.call(self.steps, report_input)
         final_stage = _OUTCOME_STAGE[outcome]
         detail = outcome.value
         if outcome is CandidateOutcome.INTERVIEW_INCOMPLETE:
@@ -391,7 +315,7 @@ class _CandidateRun:
         failure_stage = self.status.current.stage
         self.status.update(Stage.FAILED, detail=f"failed at {failure_stage.value}", failure=failed.failure)
         log_progress(self.context, "failed at %s with %s", failed.step, failed.failure.code.value)
-        if failed.step != "write_candidate_report":
+        if failed.step != WRITE_CANDIDATE_REPORT.name:
             # Best effort: the failure being reported is the one that matters, not a failed report about it.
             with contextlib.suppress(StepFailedError):
                 yield from self.finish(CandidateOutcome.FAILED, failed.failure)

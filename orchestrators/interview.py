@@ -11,7 +11,7 @@ Output
     ended before the interview's closing line: the ``CallEnded`` reason after ``interview_incomplete: ``
     (the question flow gave up, or the candidate hung up mid-interview), or the call outlived
     :data:`CALL_MAX_DURATION`; None for a complete interview.
-Activities (retry policy)
+Activities (retry policy; each called through its handle in :mod:`activities.contracts`)
     ``schedule_interview`` (SCHEDULING_RETRY), ``place_interview_call`` (CALL_RETRY, up to
     :data:`CALL_ROUNDS` rounds), ``start_call_recording`` (CALL_RETRY, up to :data:`CALL_ROUNDS` rounds, once
     connected), ``hang_up_call`` (CALL_RETRY, best effort), ``fetch_call_recording`` (RECORDING_RETRY).
@@ -36,14 +36,20 @@ from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
-from pydantic import BaseModel
 
+from activities.contracts import (
+    FETCH_CALL_RECORDING,
+    HANG_UP_CALL,
+    PLACE_INTERVIEW_CALL,
+    SCHEDULE_INTERVIEW,
+    START_CALL_RECORDING,
+)
+from activities.handles import ActivityHandle, InputT, OutputT
 from orchestrators.status import StatusTracker
 from orchestrators.steps import (
     EventInbox,
-    OutputT,
     StepFailedError,
-    call_step,
+    StepRunner,
     log_progress,
     parse_model,
     require,
@@ -57,9 +63,7 @@ from shared.models import (
     CallFailed,
     EventName,
     FetchCallRecordingInput,
-    FetchCallRecordingOutput,
     HangUpCallInput,
-    HangUpCallOutput,
     InterviewInput,
     InterviewOutcome,
     InterviewOutput,
@@ -69,12 +73,10 @@ from shared.models import (
     RecordingReady,
     RescheduleRequested,
     ScheduleInterviewInput,
-    ScheduleInterviewOutput,
     Stage,
     StartCallRecordingInput,
-    StartCallRecordingOutput,
 )
-from shared.retry import CALL_RETRY, CALL_ROUNDS, RECORDING_RETRY, SCHEDULING_RETRY
+from shared.retry import CALL_ROUNDS
 
 ORCHESTRATOR_NAME = "interview"
 
@@ -124,6 +126,7 @@ class _InterviewRun:
         self.instance_id: str = context.instance_id
         self.status = StatusTracker(context, interview_input.job_id)
         self.inbox = EventInbox(context, [_RESCHEDULE, _WITHDREW, _CALLED, _FAILED, _ENDED, _RECORDING])
+        self.steps = StepRunner(context, self.inbox)
         self.slot: InterviewSlot | None = None
         self.call_attempts = 0
         self.incomplete_reason: str | None = None
@@ -144,13 +147,8 @@ class _InterviewRun:
             yield from self.wait_for_call_end(placed)
             recording = yield from self.wait_for_recording(placed)
             self.status.update(Stage.FETCHING_RECORDING, detail=f"{len(recording.chunks)} chunks")
-            fetched = yield from call_step(
-                self.context,
-                "fetch_call_recording",
-                RECORDING_RETRY,
-                FetchCallRecordingInput(instance_id=self.instance_id, recording=recording),
-                FetchCallRecordingOutput,
-                inbox=self.inbox,
+            fetched = yield from FETCH_CALL_RECORDING.call(
+                self.steps, FetchCallRecordingInput(instance_id=self.instance_id, recording=recording)
             )
         except _InterviewEndedError as ended:
             self.status.update(_ENDED_STAGE[ended.outcome], detail=ended.outcome.value)
@@ -171,10 +169,8 @@ class _InterviewRun:
         while True:
             if needs_booking:
                 self.status.update(Stage.SCHEDULING, detail=f"booking attempt {reschedules + 1}")
-                booked = yield from call_step(
-                    self.context,
-                    "schedule_interview",
-                    SCHEDULING_RETRY,
+                booked = yield from SCHEDULE_INTERVIEW.call(
+                    self.steps,
                     ScheduleInterviewInput(
                         instance_id=self.instance_id,
                         job_id=self.input.job_id,
@@ -183,10 +179,8 @@ class _InterviewRun:
                         attempt=reschedules,
                         not_before=not_before,
                     ),
-                    ScheduleInterviewOutput,
-                    inbox=self.inbox,
                 )
-                self.slot = require(booked.slot, "schedule_interview", "slot")
+                self.slot = require(booked.slot, SCHEDULE_INTERVIEW.name, "slot")
                 self.status.update(Stage.WAITING_FOR_SLOT, slot_start=self.slot.start)
                 log_progress(self.context, "slot booked for %s", self.slot.start.isoformat())
             assert self.slot is not None
@@ -214,16 +208,15 @@ class _InterviewRun:
             self.call_attempts = attempt + 1
             self.status.update(Stage.CALLING, call_attempt=self.call_attempts)
             placed = yield from self.call_acs(
-                "place_interview_call",
+                PLACE_INTERVIEW_CALL,
                 PlaceInterviewCallInput(
                     instance_id=self.instance_id,
                     job_id=self.input.job_id,
                     phone_number=self.input.phone_number,
                     attempt=attempt,
                 ),
-                PlaceInterviewCallOutput,
             )
-            call_id = require(placed.call_connection_id, "place_interview_call", "call connection id")
+            call_id = require(placed.call_connection_id, PLACE_INTERVIEW_CALL.name, "call connection id")
             connected = yield from self.wait_for_answer(call_id)
             if connected is not None:
                 log_progress(self.context, "call connected on attempt %d", self.call_attempts)
@@ -241,7 +234,7 @@ class _InterviewRun:
         raise _InterviewEndedError(InterviewOutcome.NO_SHOW)
 
     def call_acs(
-        self, activity: str, payload: BaseModel, output_model: type[OutputT]
+        self, activity: ActivityHandle[InputT, OutputT], payload: InputT
     ) -> Generator[Any, Any, OutputT]:
         """Call an ACS activity with CALL_RETRY, up to :data:`CALL_ROUNDS` rounds while it fails transiently.
 
@@ -249,19 +242,17 @@ class _InterviewRun:
         """
         for round_number in range(1, CALL_ROUNDS + 1):
             try:
-                return (
-                    yield from call_step(
-                        self.context, activity, CALL_RETRY, payload, output_model, inbox=self.inbox
-                    )
-                )
+                return (yield from activity.call(self.steps, payload))
             except StepFailedError as failed:
                 if not failed.failure.code.is_transient or round_number == CALL_ROUNDS:
                     raise
                 log_progress(
-                    self.context, "%s round %d failed (%s); trying again", activity, round_number,
+                    self.context, "%s round %d failed (%s); trying again", activity.name, round_number,
                     failed.failure.code.value,
                 )  # fmt: skip
-                self.status.update(detail=f"{activity}: ACS unavailable; round {round_number + 1} shortly")
+                self.status.update(
+                    detail=f"{activity.name}: ACS unavailable; round {round_number + 1} shortly"
+                )
                 name, _ = yield from wait_for_events(
                     self.context,
                     self.inbox,
@@ -283,13 +274,12 @@ class _InterviewRun:
         try:
             if not server_call_id:
                 raise StepFailedError(
-                    "start_call_recording",
+                    START_CALL_RECORDING.name,
                     FailureInfo.of(ErrorCode.CALL_FAILED, "the connected call has no server call id"),
                 )
             yield from self.call_acs(
-                "start_call_recording",
+                START_CALL_RECORDING,
                 StartCallRecordingInput(instance_id=self.instance_id, server_call_id=server_call_id),
-                StartCallRecordingOutput,
             )
         except StepFailedError:
             yield from self.hang_up(connected.call_connection_id)
@@ -365,13 +355,8 @@ class _InterviewRun:
     def hang_up(self, call_id: str) -> Generator[Any, Any, None]:
         """Hang up ``call_id``; best effort, since a call that is already gone needs no hanging up."""
         try:
-            yield from call_step(
-                self.context,
-                "hang_up_call",
-                CALL_RETRY,
-                HangUpCallInput(instance_id=self.instance_id, call_connection_id=call_id),
-                HangUpCallOutput,
-                inbox=self.inbox,
+            yield from HANG_UP_CALL.call(
+                self.steps, HangUpCallInput(instance_id=self.instance_id, call_connection_id=call_id)
             )
         except StepFailedError as failed:
             log_progress(self.context, "hang up failed (%s); continuing", failed.failure.code.value)

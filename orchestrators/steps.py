@@ -1,4 +1,4 @@
-"""Building blocks the orchestrators share: retried activity steps, typed step failures and deadline waits.
+"""What the orchestrators share: activity calls, typed step failures, the event inbox and deadline waits.
 
 Everything here runs inside orchestrator generators, so it obeys their rules: no I/O, no clock but
 ``context.current_utc_datetime``, nothing random. Helpers are generators used with ``yield from`` so the
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
 from pydantic import BaseModel
 
+from activities.handles import ActivityHandle
 from shared.errors import ErrorCode, FailureInfo, error_code_from_exception_message, format_error_message
 from shared.logging import get_logger
 from shared.models import ActivityOutput
@@ -22,6 +24,7 @@ from shared.token_bucket import ChatUsage, Grant, ReserveRequest, SettleRequest
 
 LOGGER = get_logger("hireflow.orchestrators")
 
+InputT = TypeVar("InputT", bound=BaseModel)
 OutputT = TypeVar("OutputT", bound=ActivityOutput)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ValueT = TypeVar("ValueT")
@@ -84,29 +87,77 @@ def await_task(
     return (yield task)
 
 
-def call_step(
-    context: df.DurableOrchestrationContext,
-    activity: str,
-    retry: df.RetryOptions,
-    payload: BaseModel,
-    output_model: type[OutputT],
-    *,
-    inbox: EventInbox | None = None,
-    step: str | None = None,
-) -> Step[OutputT]:
-    """Call ``activity`` with its retry policy and return its validated output.
+@dataclass(frozen=True)
+class StepRunner:
+    """Runs activity handles for one orchestrator execution (``yield from HANDLE.call(steps, payload)``).
 
-    Raises :class:`StepFailedError` when the activity returned a typed failure (permanent: never retried)
-    or still raised after its last retry (transient faults that did not heal).
+    It holds what every call of the execution shares: the context, the event inbox whose fresh waits ride
+    along with each task, and the token budget the OpenAI handles reserve on (``None``: no budget, as for
+    instances started before budgets existed). Each call is one ``call_activity_with_retry`` with the
+    handle's name, retry policy and ``payload.model_dump(mode="json")``, so the actions are the ones the
+    histories of running instances recorded.
     """
-    task = context.call_activity_with_retry(activity, retry, payload.model_dump(mode="json"))
-    try:
-        raw = yield from await_task(context, inbox, task)
-    except Exception as error:  # the SDK raises a bare Exception for a task that failed all its attempts
-        raise StepFailedError(step or activity, failure_from_task_error(activity, error)) from error
-    output = parse_model(output_model, raw)
+
+    context: df.DurableOrchestrationContext
+    inbox: EventInbox | None = None
+    token_budget: df.EntityId | None = None
+
+    def call_activity(self, handle: ActivityHandle[InputT, OutputT], payload: InputT) -> Step[OutputT]:
+        """Call ``handle``'s activity with its retry policy and return its validated output.
+
+        Raises :class:`StepFailedError` when the activity returned a typed failure (permanent: never
+        retried) or still raised after its last retry (transient faults that did not heal).
+        """
+        if self.token_budget is not None and handle.prompt_tokens is not None:
+            prompt_tokens = handle.prompt_tokens(payload)
+            return (yield from self._call_budgeted(handle, payload, self.token_budget, prompt_tokens))
+        task = self._schedule(handle, payload)
+        try:
+            raw = yield from await_task(self.context, self.inbox, task)
+        except Exception as error:  # the SDK raises a bare Exception for a task that failed all its attempts
+            raise StepFailedError(handle.name, failure_from_task_error(handle.name, error)) from error
+        return _checked_output(handle, raw)
+
+    def _schedule(self, handle: ActivityHandle[InputT, OutputT], payload: InputT) -> Any:
+        return self.context.call_activity_with_retry(
+            handle.name, handle.retry, payload.model_dump(mode="json")
+        )
+
+    def _call_budgeted(
+        self,
+        handle: ActivityHandle[InputT, OutputT],
+        payload: InputT,
+        budget: df.EntityId,
+        prompt_tokens: int,
+    ) -> Step[OutputT]:
+        """Call an OpenAI activity: reserve its estimated tokens first, settle what it was charged after.
+
+        The settle is a one-way signal (nothing to wait for). A step that failed settles with unknown usage,
+        which keeps its estimate in the window for one more window: its calls, if any, were charged.
+        """
+        reservation_id = yield from reserve_tokens(
+            self.context, budget, prompt_tokens, kind=handle.name, inbox=self.inbox
+        )
+        task = self._schedule(handle, payload)
+        try:
+            raw = yield from await_task(self.context, self.inbox, task)
+        except Exception as error:  # the SDK raises a bare Exception for a task that failed all its attempts
+            self.context.signal_entity(
+                budget, "settle", SettleRequest(id=reservation_id).model_dump(mode="json")
+            )
+            raise StepFailedError(handle.name, failure_from_task_error(handle.name, error)) from error
+        usage = parse_model(_UsageCarrier, raw).usage
+        self.context.signal_entity(
+            budget, "settle", SettleRequest(id=reservation_id, usage=usage).model_dump(mode="json")
+        )
+        return _checked_output(handle, raw)
+
+
+def _checked_output(handle: ActivityHandle[InputT, OutputT], raw: Any) -> OutputT:
+    """Validate an activity's result as the handle's output model; a typed failure fails the step."""
+    output = parse_model(handle.output_model, raw)
     if output.failure is not None:
-        raise StepFailedError(step or activity, output.failure)
+        raise StepFailedError(handle.name, output.failure)
     return output
 
 
@@ -138,39 +189,6 @@ def reserve_tokens(
             return reservation.id
         wake_at = context.current_utc_datetime + timedelta(seconds=grant.wait_s)
         yield from await_task(context, inbox, context.create_timer(as_utc(wake_at)))
-
-
-def call_budgeted_step(
-    context: df.DurableOrchestrationContext,
-    budget: df.EntityId,
-    prompt_tokens: int,
-    activity: str,
-    retry: df.RetryOptions,
-    payload: BaseModel,
-    output_model: type[OutputT],
-    *,
-    inbox: EventInbox | None = None,
-) -> Step[OutputT]:
-    """:func:`call_step` for an OpenAI activity: reserve its tokens first, settle what it was charged after.
-
-    The settle is a one-way signal (nothing to wait for). A step that failed settles with unknown usage,
-    which keeps its estimate in the window for one more window: its calls, if any, were charged.
-    """
-    reservation_id = yield from reserve_tokens(context, budget, prompt_tokens, kind=activity, inbox=inbox)
-    task = context.call_activity_with_retry(activity, retry, payload.model_dump(mode="json"))
-    try:
-        raw = yield from await_task(context, inbox, task)
-    except Exception as error:  # the SDK raises a bare Exception for a task that failed all its attempts
-        context.signal_entity(budget, "settle", SettleRequest(id=reservation_id).model_dump(mode="json"))
-        raise StepFailedError(activity, failure_from_task_error(activity, error)) from error
-    usage = parse_model(_UsageCarrier, raw).usage
-    context.signal_entity(
-        budget, "settle", SettleRequest(id=reservation_id, usage=usage).model_dump(mode="json")
-    )
-    output = parse_model(output_model, raw)
-    if output.failure is not None:
-        raise StepFailedError(activity, output.failure)
-    return output
 
 
 def require(value: ValueT | None, step: str, what: str) -> ValueT:
