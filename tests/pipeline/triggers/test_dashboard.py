@@ -422,6 +422,23 @@ def test_filters_treat_a_failed_instance_as_failed_not_running() -> None:
     assert [r.id for r in filter_rows(rows, stage="awaiting_review", outcome="interviewed")] == []
 
 
+def test_an_interview_that_ended_early_is_its_own_outcome_in_the_list_and_its_filter() -> None:
+    from triggers.dashboard_html import job_body
+
+    def row(instance_id: str, outcome: str) -> CandidateRow:
+        view = {"id": instance_id, "stage": "completed", "runtime_status": "Completed", "outcome": outcome}
+        return CandidateRow(view=view, name=instance_id, intake="upload", resume=None, stage_updated_at=None)
+
+    rows = [row("whole", "interviewed"), row("cut", "interview_incomplete")]
+
+    assert [r.id for r in filter_rows(rows, stage=None, outcome="interviewed")] == ["whole"]
+    assert [r.id for r in filter_rows(rows, stage=None, outcome="interview_incomplete")] == ["cut"]
+    page = str(job_body(JOB_ID, rows, None, "interview_incomplete"))
+    assert '<option value="interview_incomplete" selected>interview incomplete</option>' in page
+    cut_row = page.split('data-candidate="cut"', 1)[1].split("</tr>", 1)[0]
+    assert '<td data-label="Outcome">interview incomplete</td>' in cut_row
+
+
 def _action(h: TriggerHarness, instance_id: str, action: str, form: dict[str, str]) -> func.HttpResponse:
     request = _request(
         "POST",
