@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from activities.contracts import HANG_UP_CALL, PLACE_INTERVIEW_CALL, START_CALL_RECORDING
 from shared.acs_auth import callback_token
 from shared.clients import call_automation_client
 from shared.errors import ErrorCode, PermanentError
@@ -219,31 +220,36 @@ def hang_up_call_service(request: HangUpCallInput) -> HangUpCallOutput:
     return HangUpCallOutput(hung_up=True)
 
 
+@bp.function_name(PLACE_INTERVIEW_CALL.name)
 @bp.activity_trigger(input_name="payload")
 def place_interview_call(payload: Any) -> dict[str, Any]:
     """Place the interview call; ``PlaceInterviewCallInput`` → ``PlaceInterviewCallOutput``."""
     return run_activity(
-        "place_interview_call",
+        PLACE_INTERVIEW_CALL.name,
         payload,
-        PlaceInterviewCallInput,
-        PlaceInterviewCallOutput,
+        PLACE_INTERVIEW_CALL.input_model,
+        PLACE_INTERVIEW_CALL.output_model,
         place_interview_call_service,
     )
 
 
+@bp.function_name(START_CALL_RECORDING.name)
 @bp.activity_trigger(input_name="payload")
 def start_call_recording(payload: Any) -> dict[str, Any]:
     """Start recording a connected call; ``StartCallRecordingInput`` → ``StartCallRecordingOutput``."""
     return run_activity(
-        "start_call_recording",
+        START_CALL_RECORDING.name,
         payload,
-        StartCallRecordingInput,
-        StartCallRecordingOutput,
+        START_CALL_RECORDING.input_model,
+        START_CALL_RECORDING.output_model,
         start_call_recording_service,
     )
 
 
+@bp.function_name(HANG_UP_CALL.name)
 @bp.activity_trigger(input_name="payload")
 def hang_up_call(payload: Any) -> dict[str, Any]:
     """Hang up a call; ``HangUpCallInput`` → ``HangUpCallOutput``."""
-    return run_activity("hang_up_call", payload, HangUpCallInput, HangUpCallOutput, hang_up_call_service)
+    return run_activity(
+        HANG_UP_CALL.name, payload, HANG_UP_CALL.input_model, HANG_UP_CALL.output_model, hang_up_call_service
+    )

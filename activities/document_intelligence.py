@@ -13,6 +13,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from activities.contracts import EXTRACT_RESUME_TEXT
 from shared import retry
 from shared.clients import document_intelligence_client
 from shared.errors import ErrorCode, PermanentError, classify_exception
@@ -136,13 +137,14 @@ def extract_resume_text_service(request: ExtractResumeTextInput) -> ExtractResum
     )
 
 
+@bp.function_name(EXTRACT_RESUME_TEXT.name)
 @bp.activity_trigger(input_name="payload")
 def extract_resume_text(payload: Any) -> dict[str, Any]:
     """Extract a resume's text with Document Intelligence; ``ExtractResumeTextInput`` → ``...Output``."""
     return run_activity(
-        "extract_resume_text",
+        EXTRACT_RESUME_TEXT.name,
         payload,
-        ExtractResumeTextInput,
-        ExtractResumeTextOutput,
+        EXTRACT_RESUME_TEXT.input_model,
+        EXTRACT_RESUME_TEXT.output_model,
         extract_resume_text_service,
     )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import azure.durable_functions as df
 from pydantic import BaseModel, ValidationError
 
+from activities import contracts
 from activities._common import run_activity
 from shared.clients import openai_client
 from shared.decisions import screening_decision
@@ -338,37 +339,40 @@ def _with_usage(
     return run
 
 
+@bp.function_name(contracts.PARSE_CANDIDATE_PROFILE.name)
 @bp.activity_trigger(input_name="payload")
 def parse_candidate_profile(payload: Any) -> dict[str, Any]:
     """Extract a ``CandidateProfile`` from resume text; ``ParseCandidateProfileInput`` → ``...Result``."""
     return run_activity(
-        "parse_candidate_profile",
+        contracts.PARSE_CANDIDATE_PROFILE.name,
         payload,
-        ParseCandidateProfileInput,
+        contracts.PARSE_CANDIDATE_PROFILE.input_model,
         ParseCandidateProfileResult,
         _with_usage(parse_candidate_profile_service, ParseCandidateProfileResult),
     )
 
 
+@bp.function_name(contracts.SCREEN_CANDIDATE.name)
 @bp.activity_trigger(input_name="payload")
 def screen_candidate(payload: Any) -> dict[str, Any]:
     """Screen a profile against a job; ``ScreenCandidateInput`` → ``ScreenCandidateResult``."""
     return run_activity(
-        "screen_candidate",
+        contracts.SCREEN_CANDIDATE.name,
         payload,
-        ScreenCandidateInput,
+        contracts.SCREEN_CANDIDATE.input_model,
         ScreenCandidateResult,
         _with_usage(screen_candidate_service, ScreenCandidateResult),
     )
 
 
+@bp.function_name(contracts.SCORE_TRANSCRIPT.name)
 @bp.activity_trigger(input_name="payload")
 def score_transcript(payload: Any) -> dict[str, Any]:
     """Score an interview transcript; ``ScoreTranscriptInput`` → ``ScoreTranscriptResult``."""
     return run_activity(
-        "score_transcript",
+        contracts.SCORE_TRANSCRIPT.name,
         payload,
-        ScoreTranscriptInput,
+        contracts.SCORE_TRANSCRIPT.input_model,
         ScoreTranscriptResult,
         _with_usage(score_transcript_service, ScoreTranscriptResult),
     )

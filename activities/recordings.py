@@ -22,6 +22,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from activities.contracts import FETCH_CALL_RECORDING
 from shared.clients import recording_download_client
 from shared.errors import ErrorCode, PermanentError
 from shared.models import (
@@ -187,13 +188,14 @@ def fetch_call_recording_service(
     return FetchCallRecordingOutput(chunks=refs, total_bytes=sum(ref.size_bytes or 0 for ref in refs))
 
 
+@bp.function_name(FETCH_CALL_RECORDING.name)
 @bp.activity_trigger(input_name="payload")
 def fetch_call_recording(payload: Any) -> dict[str, Any]:
     """Stream every recording chunk into Blob; ``FetchCallRecordingInput`` → ``FetchCallRecordingOutput``."""
     return run_activity(
-        "fetch_call_recording",
+        FETCH_CALL_RECORDING.name,
         payload,
-        FetchCallRecordingInput,
-        FetchCallRecordingOutput,
+        FETCH_CALL_RECORDING.input_model,
+        FETCH_CALL_RECORDING.output_model,
         fetch_call_recording_service,
     )

@@ -16,6 +16,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from activities.contracts import WRITE_CANDIDATE_REPORT
 from shared.logging import register_personal_names
 from shared.models import WriteCandidateReportInput, WriteCandidateReportOutput
 from shared.settings import get_settings
@@ -145,13 +146,14 @@ def write_candidate_report_service(request: WriteCandidateReportInput) -> WriteC
     return WriteCandidateReportOutput(report_json=json_ref, report_page=page_ref)
 
 
+@bp.function_name(WRITE_CANDIDATE_REPORT.name)
 @bp.activity_trigger(input_name="payload")
 def write_candidate_report(payload: Any) -> dict[str, Any]:
     """Write the candidate report; ``WriteCandidateReportInput`` → ``WriteCandidateReportOutput``."""
     return run_activity(
-        "write_candidate_report",
+        WRITE_CANDIDATE_REPORT.name,
         payload,
-        WriteCandidateReportInput,
-        WriteCandidateReportOutput,
+        WRITE_CANDIDATE_REPORT.input_model,
+        WRITE_CANDIDATE_REPORT.output_model,
         write_candidate_report_service,
     )

@@ -35,6 +35,7 @@ from urllib.parse import quote
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from activities.contracts import SCHEDULE_INTERVIEW
 from shared.decisions import Booking, BusinessHours, choose_interview_slot, zone
 from shared.errors import ErrorCode, PermanentError
 from shared.models import InterviewSlot, JobDefinition, ScheduleInterviewInput, ScheduleInterviewOutput
@@ -327,13 +328,14 @@ def _record_booking(
     return ScheduleInterviewOutput(slot=slot)
 
 
+@bp.function_name(SCHEDULE_INTERVIEW.name)
 @bp.activity_trigger(input_name="payload")
 def schedule_interview(payload: Any) -> dict[str, Any]:
     """Choose and book an interview slot; ``ScheduleInterviewInput`` → ``ScheduleInterviewOutput``."""
     return run_activity(
-        "schedule_interview",
+        SCHEDULE_INTERVIEW.name,
         payload,
-        ScheduleInterviewInput,
-        ScheduleInterviewOutput,
+        SCHEDULE_INTERVIEW.input_model,
+        SCHEDULE_INTERVIEW.output_model,
         schedule_interview_service,
     )

@@ -13,6 +13,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._common import run_activity
+from activities.contracts import TRANSCRIBE_RECORDING
 from shared.clients import openai_client
 from shared.decisions import plan_wav_split
 from shared.errors import ErrorCode, PermanentError
@@ -195,13 +196,14 @@ def transcribe_recording_service(request: TranscribeRecordingInput) -> Transcrib
     )
 
 
+@bp.function_name(TRANSCRIBE_RECORDING.name)
 @bp.activity_trigger(input_name="payload")
 def transcribe_recording(payload: Any) -> dict[str, Any]:
     """Transcribe a call recording; ``TranscribeRecordingInput`` → ``TranscribeRecordingOutput``."""
     return run_activity(
-        "transcribe_recording",
+        TRANSCRIBE_RECORDING.name,
         payload,
-        TranscribeRecordingInput,
-        TranscribeRecordingOutput,
+        TRANSCRIBE_RECORDING.input_model,
+        TRANSCRIBE_RECORDING.output_model,
         transcribe_recording_service,
     )
