@@ -51,7 +51,7 @@ from shared.acs_auth import (
     callback_validator,
 )
 from shared.logging import get_logger
-from shared.models import CallConnected, CallEnded, CallFailed, EventName
+from shared.models import INTERVIEW_INCOMPLETE_PREFIX, CallConnected, CallEnded, CallFailed, EventName
 from shared.storage import (
     interview_incomplete_reason,
     question_flow_stages,
@@ -70,7 +70,8 @@ CLOSING_LINE = "Thank you for your time. We will be in touch soon. Goodbye."
 DEFAULT_QUESTIONS = ("Please introduce yourself and tell us about your most recent role.",)
 VOICE_NAME = "en-US-NovaNeural"
 ANSWER_SILENCE_SECONDS = 3
-INCOMPLETE_REASON_PREFIX = "interview_incomplete: "
+# One prefix for the question flow and the interview orchestration that reads it back.
+INCOMPLETE_REASON_PREFIX = INTERVIEW_INCOMPLETE_PREFIX
 
 # Limits on a callback body: ACS posts a handful of small events; anything near these is not ACS.
 MAX_BODY_BYTES = 1024 * 1024
