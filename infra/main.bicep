@@ -307,8 +307,12 @@ module functionApp 'modules/function-app.bicep' = {
       AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES: string(25 * 1024 * 1024)
       AZURE_OPENAI_CONTEXT_TOKENS: '128000'
       AZURE_OPENAI_MAX_OUTPUT_TOKENS: '4096'
-      // The orchestrator's RetryOptions own retries; SDK retries would multiply attempts.
+      // Two client retries per request (honouring retry-after); the orchestrator's RetryOptions cover the rest.
       AZURE_OPENAI_MAX_RETRIES: '2'
+      // The shared token budget starts from the chat deployment's quota: capacity is thousands of tokens per
+      // minute, and Azure OpenAI allows 6 requests per minute per thousand.
+      AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE: string(openAiChatCapacity * 1000)
+      AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE: string(openAiChatCapacity * 6)
       DOCUMENT_INTELLIGENCE_ENDPOINT: ai.outputs.documentIntelligenceEndpoint
       DOCUMENT_INTELLIGENCE_MODEL: 'prebuilt-read'
       ACS_ENDPOINT: communication.outputs.endpoint

@@ -8,8 +8,10 @@ Operations
     (the orchestrator waits on a durable timer and asks again).
     ``settle`` (:class:`shared.token_bucket.SettleRequest`): signalled (``context.signal_entity``) after the
     activity with the usage it reported, so the window holds what the service really charged.
-    ``configure`` (:class:`shared.token_bucket.BudgetLimits`): the deployment's quota per window, set by
-    whoever knows it (a deployment script, an operator, the benchmark), through the Durable HTTP API
+    ``configure`` (:class:`shared.token_bucket.BudgetLimits`): the deployment's quota per window. A new
+    budget starts from the settings ``AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE`` and
+    ``AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE`` (the Bicep derives them from the deployment's capacity); whoever
+    knows better (an operator, the benchmark) reconfigures it through the Durable HTTP API
     (``POST /runtime/webhooks/durabletask/entities/openai_token_budget/<deployment>?op=configure``).
     ``get``: the state, for people and tests.
 Why an entity
@@ -28,6 +30,8 @@ from collections.abc import Callable
 
 import azure.durable_functions as df
 
+from shared.logging import get_logger
+from shared.settings import get_settings
 from shared.token_bucket import (
     BudgetLimits,
     BudgetState,
@@ -39,6 +43,7 @@ from shared.token_bucket import (
 )
 
 ENTITY_NAME = "openai_token_budget"
+LOGGER = get_logger("hireflow.token_budget")
 
 bp = df.Blueprint()
 
@@ -51,9 +56,25 @@ def budget_entity_id(deployment: str) -> df.EntityId:
     return df.EntityId(ENTITY_NAME, deployment)
 
 
+def initial_limits() -> BudgetLimits:
+    """Return the limits a new budget starts with: the chat deployment's quota per minute (settings)."""
+    try:
+        settings = get_settings()
+    except ValueError as error:
+        # The budget only throttles (the activities still handle 429s); an app whose settings cannot be read
+        # fails loudly in every activity, so the entity starts unlimited rather than failing the caller too.
+        LOGGER.warning("%s: settings unreadable, the budget starts unlimited: %s", ENTITY_NAME, error)
+        return BudgetLimits()
+    return BudgetLimits(
+        tokens_per_window=settings.openai_chat_tokens_per_minute,
+        requests_per_window=settings.openai_chat_requests_per_minute,
+        window_s=60.0,
+    )
+
+
 def _load(context: df.DurableEntityContext) -> BudgetState:
     raw = context.get_state(lambda: None)
-    return BudgetState() if raw is None else BudgetState.model_validate(raw)
+    return BudgetState(limits=initial_limits()) if raw is None else BudgetState.model_validate(raw)
 
 
 def apply_operation(context: df.DurableEntityContext) -> None:

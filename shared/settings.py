@@ -85,9 +85,17 @@ class Settings(BaseSettings):
     openai_max_output_tokens: int = Field(
         default=4_096, gt=0, validation_alias=_alias("AZURE_OPENAI_MAX_OUTPUT_TOKENS")
     )
-    # Zero by default: the orchestrator's RetryOptions own retries; SDK retries would multiply attempts.
-    # Two client retries per request keep a chat step lost at 20% faults to 3e-13 (see shared.retry).
+    # Two client retries per request (honouring retry-after) keep a chat step lost at 20% faults to 3e-13
+    # (shared.retry); the orchestrator's RetryOptions cover whatever gets past them.
     openai_max_retries: int = Field(default=2, ge=0, validation_alias=_alias("AZURE_OPENAI_MAX_RETRIES"))
+    # The chat deployment's quota, where the shared token budget (orchestrators.token_budget) starts from; an
+    # operator can still reconfigure the entity. Unset: the budget admits everything until configured.
+    openai_chat_tokens_per_minute: int | None = Field(
+        default=None, gt=0, validation_alias=_alias("AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE")
+    )
+    openai_chat_requests_per_minute: int | None = Field(
+        default=None, gt=0, validation_alias=_alias("AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE")
+    )
 
     # Document Intelligence.
     document_intelligence_endpoint: str | None = Field(
@@ -169,6 +177,12 @@ class Settings(BaseSettings):
     scheduling_horizon_days: int = Field(
         default=14, ge=1, le=90, validation_alias=_alias("SCHEDULING_HORIZON_DAYS")
     )
+
+    @field_validator("openai_chat_tokens_per_minute", "openai_chat_requests_per_minute", mode="before")
+    @classmethod
+    def _blank_quota_is_unset(cls, value: object) -> object:
+        # local.settings.json lists every key; an empty quota there means "not known", not a parse error.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("app_service_auth_enabled", mode="before")
     @classmethod

@@ -168,3 +168,27 @@ def test_a_failed_step_settles_with_unknown_usage(
     holds = host.entity_state(ENTITY_NAME, CHAT_DEPLOYMENT)["holds"]
     assert [hold["settled"] for hold in holds] == [True, True]
     assert fakes.calls["score_transcript"] == 0
+
+
+def test_a_new_budget_starts_from_the_deployments_quota_in_the_settings(
+    make_host: Callable[[PipelineFakes, str], DurableTestHost],
+    clock: SteppingClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shared.settings import reset_settings
+
+    monkeypatch.setenv("HIREFLOW_PROFILE", "local")
+    monkeypatch.setenv("AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE", "30000")
+    monkeypatch.setenv("AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE", "180")
+    reset_settings()
+    try:
+        host = make_host(PipelineFakes(), BUDGETED_VERSION)
+        host.signal_entity(ENTITY_NAME, CHAT_DEPLOYMENT, "reserve", {"id": "first", "prompt_tokens": 100})
+        host.run_until_idle()
+
+        limits = host.entity_state(ENTITY_NAME, CHAT_DEPLOYMENT)["limits"]
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+    assert limits == {"tokens_per_window": 30_000, "requests_per_window": 180, "window_s": 60.0}
