@@ -93,19 +93,36 @@ def test_openai_results_extend_the_output_models_their_handles_promise() -> None
         assert "usage" in result.model_fields  # what the budget settles with
 
 
-def test_orchestrators_import_the_handles_without_the_activities_runtime() -> None:
-    probe = (
-        "import json, sys\n"
-        "import orchestrators.batch_screening, orchestrators.candidate_pipeline, orchestrators.interview\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
+def _modules_loaded_by(*modules: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after importing ``modules``."""
+    probe = f"import json, sys\nimport {', '.join(modules)}\nprint(json.dumps(sorted(sys.modules)))\n"
     completed = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60
     )
-    loaded = set(json.loads(completed.stdout))
+    return set(json.loads(completed.stdout))
 
-    assert {"activities.contracts", "activities.handles"} <= loaded
-    activity_modules = {name for name in loaded if name.startswith("activities.")}
-    assert activity_modules == {"activities.contracts", "activities.handles"}
-    runtime = {"shared.settings", "shared.clients", "shared.storage", "shared.telemetry", "shared.acs_auth"}
+
+def test_the_handles_load_without_the_activities_runtime() -> None:
+    loaded = _modules_loaded_by("activities.contracts")
+
+    runtime = {
+        "activities._common",
+        "shared.settings",
+        "shared.clients",
+        "shared.storage",
+        "shared.telemetry",
+        "shared.acs_auth",
+    }
     assert not runtime & loaded
+
+
+def test_orchestrators_reach_activities_through_the_handles_only() -> None:
+    loaded = _modules_loaded_by(
+        "orchestrators.batch_screening", "orchestrators.candidate_pipeline", "orchestrators.interview"
+    )
+
+    assert {name for name in loaded if name.startswith("activities.")} == {
+        "activities.contracts",
+        "activities.handles",
+    }
+    assert not {"shared.clients", "shared.storage", "shared.telemetry", "shared.acs_auth"} & loaded
