@@ -62,8 +62,6 @@ __all__ = [
     "InterviewSlot",
     "Interviewer",
     "JobDefinition",
-    "LoadJobInput",
-    "LoadJobOutput",
     "ParseCandidateProfileInput",
     "ParseCandidateProfileOutput",
     "PipelineStatus",
@@ -533,18 +531,6 @@ class ActivityOutput(_Model):
     def ok(self) -> bool:
         """True when the step succeeded."""
         return self.failure is None
-
-
-class LoadJobInput(_Model):
-    """Input of ``load_job``."""
-
-    job_id: str
-
-
-class LoadJobOutput(ActivityOutput):
-    """Output of ``load_job``; ``failure.code`` is ``job_not_found`` for an unknown job."""
-
-    job: JobDefinition | None = None
 
 
 class ExtractResumeTextInput(_Model):

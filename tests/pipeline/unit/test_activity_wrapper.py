@@ -4,7 +4,17 @@ import pytest
 
 from activities._common import run_activity
 from shared.errors import ErrorCode, FailureInfo, PermanentError, TransientError
-from shared.models import LoadJobInput, LoadJobOutput
+from shared.models import ActivityOutput, JobDefinition, _Model
+
+
+class LoadJobInput(_Model):
+    """A small activity contract for the wrapper's tests (any input and output model would do)."""
+
+    job_id: str
+
+
+class LoadJobOutput(ActivityOutput):
+    job: JobDefinition | None = None
 
 
 def _run(service: object) -> dict[str, object]:
