@@ -168,11 +168,9 @@ class HostProcess:
             self.process.stdout.close()
 
 
-def start_process(
-    app_path: Path, data_dir: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 30
-) -> HostProcess:
-    """Start devhost on port 0 and wait for its ``ready`` line (fails with the output if it exits first)."""
-    command = [
+def start_command(app_path: Path, data_dir: Path, *extra: str) -> list[str]:
+    """Return the ``python -m devhost start`` command line for ``app_path`` on port 0 with ``data_dir``."""
+    return [
         sys.executable,
         "-m",
         "devhost",
@@ -185,8 +183,26 @@ def start_process(
         str(data_dir),
         *extra,
     ]
+
+
+def start_refused(app_path: Path, data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m devhost start`` expecting it to stop before serving; return what it printed."""
+    return subprocess.run(
+        start_command(app_path, data_dir, *extra),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def start_process(
+    app_path: Path, data_dir: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> HostProcess:
+    """Start devhost on port 0 and wait for its ``ready`` line (fails with the output if it exits first)."""
     process = subprocess.Popen(
-        command,
+        start_command(app_path, data_dir, *extra),
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from devhost.cli import local_host_settings
-from tests.devhost.host.support import APPS, REPO_ROOT, call, start_process
+from tests.devhost.host.support import APPS, REPO_ROOT, call, start_process, start_refused
 
 pytestmark = pytest.mark.subprocess
 
@@ -67,24 +67,7 @@ def test_require_keys_prints_where_the_keys_are_and_no_key_value(tmp_path: Path)
 
 
 def test_import_failure_prints_traceback_and_exits_non_zero(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devhost",
-            "start",
-            "--app",
-            str(APPS / "host_broken" / "function_app.py"),
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_refused(APPS / "host_broken" / "function_app.py", tmp_path)
     assert result.returncode != 0
     assert "Traceback (most recent call last)" in result.stderr
     assert "this app cannot be imported" in result.stderr
@@ -145,26 +128,7 @@ def test_host_section_of_local_settings_gives_port_and_cors(tmp_path: Path) -> N
 
 
 def test_non_positive_time_scale_is_a_usage_error(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devhost",
-            "start",
-            "--app",
-            str(APPS / "host_http" / "function_app.py"),
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-            "--time-scale",
-            "0",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_refused(APPS / "host_http" / "function_app.py", tmp_path, "--time-scale", "0")
     assert result.returncode == 2
     assert "--time-scale must be a positive factor" in result.stderr
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import pytest
 
 from devhost.functions import AppLoadError, load_app
 from devhost.host_config import HostConfigError, load_host_config, parse_host_json, parse_timespan
-from tests.devhost.host.support import APPS, REPO_ROOT
+from tests.devhost.host.support import APPS, REPO_ROOT, start_refused
 
 HOST_JSON = Path("/app/host.json")
 
@@ -165,25 +163,7 @@ def test_start_refuses_an_invalid_host_json_and_exits_non_zero(tmp_path: Path) -
     shutil.copy(APPS / "host_timers" / "function_app.py", app_dir / "function_app.py")
     (app_dir / "host.json").write_text('{"version": "2.0", "extensions": {,}}')
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devhost",
-            "start",
-            "--app",
-            str(app_dir / "function_app.py"),
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_refused(app_dir / "function_app.py", tmp_path / "data")
 
     assert result.returncode == 1
     assert "ready" not in result.stdout

@@ -1,15 +1,13 @@
 """--require-keys: function, admin and system keys from the data dir; request size limit."""
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devhost.keys import KEYS_FILE, KeysFileError, load_or_create_keys
-from tests.devhost.host.support import APPS, REPO_ROOT, InProcessHost, call, in_process_host
+from tests.devhost.host.support import APPS, InProcessHost, call, in_process_host, start_refused
 
 
 @pytest.fixture(scope="module")
@@ -153,26 +151,7 @@ def test_an_unreadable_keys_file_is_refused_without_showing_its_content(tmp_path
 def test_start_with_an_unreadable_keys_file_exits_non_zero_with_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / KEYS_FILE).write_text('{"masterKey": "SECRET-half-written')
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devhost",
-            "start",
-            "--app",
-            str(APPS / "host_http" / "function_app.py"),
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-            "--require-keys",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_refused(APPS / "host_http" / "function_app.py", tmp_path, "--require-keys")
 
     assert result.returncode == 1
     assert f"devhost: {tmp_path / KEYS_FILE} is not a keys file devhost can read" in result.stderr

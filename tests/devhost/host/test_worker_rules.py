@@ -6,8 +6,6 @@ real worker's loader (4.x) on these same files; devhost must refuse the same fun
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 
 from devhost.functions import AppLoadError, index_app, load_app
 from devhost.worker_rules import WorkerIndexingError, blob_trigger_path_problem
-from tests.devhost.host.support import APPS, REPO_ROOT
+from tests.devhost.host.support import APPS, start_refused
 
 # app folder -> (refused function, the worker's exception type, the worker's message)
 WORKER_REFUSALS = {
@@ -305,25 +303,7 @@ def test_typing_generics_and_plain_types_are_accepted_as_the_worker_accepts_them
 
 
 def test_start_refuses_an_app_the_worker_refuses_and_exits_non_zero(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devhost",
-            "start",
-            "--app",
-            str(APPS / "bad_generic_alias" / "function_app.py"),
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_refused(APPS / "bad_generic_alias" / "function_app.py", tmp_path)
 
     assert result.returncode == 1
     assert "ready" not in result.stdout
@@ -333,25 +313,7 @@ def test_start_refuses_an_app_the_worker_refuses_and_exits_non_zero(tmp_path: Pa
 
 
 def test_start_names_a_function_the_host_would_put_in_error(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devhost",
-            "start",
-            "--app",
-            str(APPS / "bad_admin_route" / "function_app.py"),
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_refused(APPS / "bad_admin_route" / "function_app.py", tmp_path)
 
     assert result.returncode == 1
     assert f"devhost: {HOST_REFUSALS['bad_admin_route'][1]}" in result.stderr
