@@ -13,6 +13,7 @@ Record (once, deliberately; never to make a failing replay pass):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,54 +49,34 @@ class ReplayResult:
 
     def scheduled_functions(self) -> list[str]:
         """Activity and sub-orchestration names in the order the actions schedule them."""
-        names: list[str] = []
-
-        def walk(action: Any) -> None:
-            if isinstance(action, list):
-                for item in action:
-                    walk(item)
-            elif isinstance(action, dict):
-                if action.get("actionType") in (0, 1, 2, 3):
-                    names.append(str(action["functionName"]))
-                for child in action.get("compoundActions") or []:
-                    walk(child)
-
-        walk(self.actions)
-        return names
+        return [name for name, _ in self.scheduled_calls()]
 
     def scheduled_calls(self) -> list[tuple[str, Any]]:
         """``(function name, decoded input)`` of every activity and sub-orchestration action, in order."""
-        calls: list[tuple[str, Any]] = []
-
-        def walk(action: Any) -> None:
-            if isinstance(action, list):
-                for item in action:
-                    walk(item)
-            elif isinstance(action, dict):
-                if action.get("actionType") in (0, 1, 2, 3):
-                    calls.append((str(action["functionName"]), _decoded(action.get("input"))))
-                for child in action.get("compoundActions") or []:
-                    walk(child)
-
-        walk(self.actions)
-        return calls
+        return [
+            (str(action["functionName"]), _decoded(action.get("input")))
+            for action in _each_action(self.actions)
+            if action.get("actionType") in (0, 1, 2, 3)
+        ]
 
     def timers(self) -> list[tuple[str, bool]]:
         """``(fireAt, isCanceled)`` of every timer action, in order."""
-        found: list[tuple[str, bool]] = []
+        return [
+            (str(action["fireAt"]), bool(action.get("isCanceled")))
+            for action in _each_action(self.actions)
+            if action.get("actionType") == 5
+        ]
 
-        def walk(action: Any) -> None:
-            if isinstance(action, list):
-                for item in action:
-                    walk(item)
-            elif isinstance(action, dict):
-                if action.get("actionType") == 5:
-                    found.append((str(action["fireAt"]), bool(action.get("isCanceled"))))
-                for child in action.get("compoundActions") or []:
-                    walk(child)
 
-        walk(self.actions)
-        return found
+def _each_action(actions: Any) -> Iterator[dict[str, Any]]:
+    """Every action dict in ``actions`` (V1 lists of lists, V2+ compound actions), depth first, in order."""
+    if isinstance(actions, list):
+        for item in actions:
+            yield from _each_action(item)
+    elif isinstance(actions, dict):
+        yield actions
+        for child in actions.get("compoundActions") or []:
+            yield from _each_action(child)
 
 
 def replay(record: dict[str, Any]) -> ReplayResult:
