@@ -483,22 +483,8 @@ def test_withdraw_and_cancel_reach_the_pipeline(harness: Harness) -> None:
 
 def test_an_upload_of_the_wrong_type_is_refused_with_the_apis_words(harness: Harness) -> None:
     h = harness()
-    body, content_type = _upload_body(
-        {"csrf_token": CSRF, "job_id": JOB_ID, "name": "Ada"}, "resume.txt", b"plain text"
-    )
-    request = func.HttpRequest(
-        method="POST",
-        url=f"{ORIGIN}/api/dashboard/actions/upload",
-        headers={
-            **_signed_in_headers(),
-            "origin": ORIGIN,
-            "content-type": content_type,
-            "content-length": str(len(body)),
-        },
-        params={},
-        route_params={"action": "upload"},
-        body=body,
-    )
+    fields = {"csrf_token": CSRF, "job_id": JOB_ID, "name": "Ada"}
+    request = _upload_request(fields, "resume.txt", b"plain text")
 
     response = _call(h, "dashboard_action", request)
 
@@ -522,6 +508,24 @@ def _upload_body(fields: dict[str, str], filename: str, data: bytes) -> tuple[by
     )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def _upload_request(fields: dict[str, str], filename: str, data: bytes) -> func.HttpRequest:
+    """The upload form's POST, signed in, from the dashboard's own origin."""
+    body, content_type = _upload_body(fields, filename, data)
+    return func.HttpRequest(
+        method="POST",
+        url=f"{ORIGIN}/api/dashboard/actions/upload",
+        headers={
+            **_signed_in_headers(),
+            "origin": ORIGIN,
+            "content-type": content_type,
+            "content-length": str(len(body)),
+        },
+        params={},
+        route_params={"action": "upload"},
+        body=body,
+    )
 
 
 def test_a_failed_candidate_shows_its_reason_and_retries_show_their_errors(harness: Harness) -> None:
@@ -636,24 +640,11 @@ def test_the_intake_label_reads_the_recorded_path_and_never_guesses_from_the_nam
 def test_the_pages_show_the_intake_each_path_recorded(harness: Harness) -> None:
     h = harness(decision="needs_review", score=0.55)
     by_json = _hostile_candidate(h)
-    body, content_type = _upload_body(
-        {"csrf_token": CSRF, "job_id": JOB_ID, "name": "Uma Upload"}, "uma.pdf", b"%PDF-1.4 uma"
-    )
     uploaded = _call(
         h,
         "dashboard_action",
-        func.HttpRequest(
-            method="POST",
-            url=f"{ORIGIN}/api/dashboard/actions/upload",
-            headers={
-                **_signed_in_headers(),
-                "origin": ORIGIN,
-                "content-type": content_type,
-                "content-length": str(len(body)),
-            },
-            params={},
-            route_params={"action": "upload"},
-            body=body,
+        _upload_request(
+            {"csrf_token": CSRF, "job_id": JOB_ID, "name": "Uma Upload"}, "uma.pdf", b"%PDF-1.4 uma"
         ),
     )
     assert uploaded.status_code == 303, uploaded.get_body()
