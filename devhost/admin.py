@@ -8,8 +8,9 @@ as the worker's converter does (a ``CloudEvent`` when it has ``specversion``, el
 ``container/name``); and the raw input otherwise. A body that is not JSON devhost can read (malformed,
 nested too deeply, numbers too long) is a 400 with the reason.
 
-``GET /admin/host/status`` answers ``{"state": "Running", ...}`` (tools poll it for readiness) and
-``GET /admin/functions`` lists the functions with their triggers.
+``GET /admin/host/status`` answers ``{"state": "Running", ...}`` (tools poll it for readiness),
+``GET /admin/functions`` lists the functions with their triggers and ``GET /admin/stats`` says how long the
+app's functions ran (``devhost/function_time.py``), so a benchmark can tell the app's work from the host's.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class AdminInvoker:
         app.router.add_route("POST", "/admin/functions/{name}", self.handle)
         app.router.add_route("GET", "/admin/functions", self.list_functions)
         app.router.add_route("GET", "/admin/host/status", self.host_status)
+        app.router.add_route("GET", "/admin/stats", self.stats)
 
     async def host_status(self, request: web.Request) -> web.Response:
         """Report that the host runs, as the Functions host's status endpoint does."""
@@ -71,6 +73,12 @@ class AdminInvoker:
                 "functions": len(self.index.functions),
             }
         )
+
+    async def stats(self, request: web.Request) -> web.Response:
+        """How long the app's functions ran: ``{"functions": {"busy_s": ..., "by_function": {...}}}``."""
+        if not self.authorize(request):
+            return web.json_response({"error": "the master key is required"}, status=401)
+        return web.json_response({"functions": self.invoker.function_time.snapshot()})
 
     async def list_functions(self, request: web.Request) -> web.Response:
         """List every function with its trigger type and trigger binding."""

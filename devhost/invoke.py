@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import azure.functions as func
 from azure.functions import _abc
 
+from devhost.function_time import FunctionTime
 from devhost.functions import FunctionInfo
 
 if TYPE_CHECKING:
@@ -176,8 +177,10 @@ class FunctionInvoker:
         client_binding: Callable[[], str] | None,
         app_dir: Path | None = None,
         blob_bindings: BlobBindings | None = None,
+        function_time: FunctionTime | None = None,
     ) -> None:
         self._executor = executor
+        self.function_time = function_time or FunctionTime()
         self._blob_bindings = blob_bindings
         self._client_binding = client_binding
         self._app_dir = str(app_dir) if app_dir else ""
@@ -243,14 +246,15 @@ class FunctionInvoker:
         if "context" in parameters and "context" not in kwargs:
             kwargs["context"] = InvocationContext(info.name, self._app_dir)
 
-        if inspect.iscoroutinefunction(user_function):
-            return_value = await user_function(**kwargs)
-        else:
-            loop = asyncio.get_running_loop()
-            call = functools.partial(contextvars.copy_context().run, user_function, **kwargs)
-            return_value = await loop.run_in_executor(self._executor, call)
-            if inspect.isawaitable(return_value):
-                return_value = await return_value
+        with self.function_time.measure(info.name):
+            if inspect.iscoroutinefunction(user_function):
+                return_value = await user_function(**kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                call = functools.partial(contextvars.copy_context().run, user_function, **kwargs)
+                return_value = await loop.run_in_executor(self._executor, call)
+                if inspect.isawaitable(return_value):
+                    return_value = await return_value
         produced = {name: out.get() for name, out in outputs.items() if out.was_set}
         if self._blob_bindings is not None:
             for binding in info.bindings:

@@ -188,6 +188,7 @@ def create_host_app(index: FunctionIndex, engine: Engine, options: HostOptions) 
         client_binding=engine.client_binding,
         app_dir=index.app_path.parent if index.app_path else None,
         blob_bindings=blob_bindings,
+        function_time=engine.function_time,
     )
     index = enabled_triggers(index)
     blobs = BlobTriggerService(index, invoker, options.data_dir, poll_interval=options.blob_poll_interval)

@@ -70,7 +70,8 @@ def _start_work(engine: Engine, item: WorkItem) -> None:
 async def _run_work(engine: Engine, item: WorkItem) -> None:
     now = _iso(engine.clock.now())
     try:
-        result = await _invoke_activity(engine, item.name, item.input)
+        with engine.function_time.measure(item.name):
+            result = await _invoke_activity(engine, item.name, item.input)
         event = _event(TASK_COMPLETED, -1, now, TaskScheduledId=item.task_id, Result=result)
         _warn_if_large(engine, result, "activity result", item.name, item.instance_id)
     except asyncio.CancelledError:

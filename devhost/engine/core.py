@@ -60,6 +60,7 @@ from devhost.engine.timers import (
     _timer_key,
     _timer_loop,
 )
+from devhost.function_time import FunctionTime
 from devhost.functions import FunctionIndex
 from devhost.store import Batch, Store
 
@@ -104,6 +105,8 @@ class Engine:
         # ``outside_work`` URL answers that nothing is pending.
         self.skip_timers_quiet_seconds = 0.0
         self.host_work = HostWork()
+        # Seconds the app's activities (and, through the host's invoker, its triggers) ran: /admin/stats.
+        self.function_time = FunctionTime()
         self.outside_work: OutsideWork | None = None
         self._last_signal = time.monotonic()
         self._store: Store | None = None

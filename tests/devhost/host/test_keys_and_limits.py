@@ -85,6 +85,17 @@ def test_admin_endpoint_requires_the_master_key(keyed_host: InProcessHost) -> No
     )
 
 
+def test_admin_stats_require_the_master_key(keyed_host: InProcessHost) -> None:
+    keys = keys_of(keyed_host)
+    assert call("GET", keyed_host.url("/admin/stats")).status == 401
+    assert call("GET", keyed_host.url(f"/admin/stats?code={keys.default_function_key}")).status == 401
+    reply = call("GET", keyed_host.url(f"/admin/stats?code={keys.master_key}"))
+    assert (reply.status, sorted(reply.json()["functions"])) == (
+        200,
+        ["busy_s", "by_function", "invocations", "running"],
+    )
+
+
 def test_event_grid_webhook_requires_its_system_key(keyed_host: InProcessHost) -> None:
     keys = keys_of(keyed_host)
     url = keyed_host.url("/runtime/webhooks/eventgrid?functionName=nope")
