@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--content-filter-phrase", default=DEFAULT_CONTENT_FILTER_PHRASE)
     start.add_argument("--recording-ready-delay", type=float, default=1.0, help="seconds after a call ends")
     start.add_argument(
+        "--ring-delay",
+        type=float,
+        default=0.05,
+        help="seconds a placed call rings before it connects (0: at once)",
+    )
+    start.add_argument(
         "--recording-voice",
         choices=("auto", "tones", "espeak-ng"),
         default="auto",
@@ -113,6 +119,7 @@ def options_from(args: argparse.Namespace) -> EmulatorOptions:
         rate_window_s=args.rate_window,
         docintel_retry_after_s=args.docintel_retry_after,
         recording_ready_delay_s=args.recording_ready_delay,
+        ring_delay_s=args.ring_delay,
         recording_voice=args.recording_voice,
         fault_settings=FaultSettings(
             slow_delay_s=args.fault_slow_seconds, timeout_hold_s=args.fault_timeout_seconds

@@ -71,6 +71,8 @@ class EmulatorOptions:
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     max_audio_bytes: int = MAX_AUDIO_BYTES
     recording_ready_delay_s: float = 1.0
+    ring_delay_s: float = 0.05
+    """Seconds a placed call rings before its outcome event (callers see ``connecting`` first)."""
     recording_voice: str = "auto"
     """``tones`` (instant), ``espeak-ng`` (speech) or ``auto`` (speech when espeak-ng is installed)."""
     fault_settings: FaultSettings = field(default_factory=FaultSettings)
@@ -237,6 +239,7 @@ class EmulatorServer:
                 events_url=options.events_url,
                 personas_path=options.personas,
                 recording_ready_delay_s=options.recording_ready_delay_s,
+                ring_delay_s=options.ring_delay_s,
                 voice=options.recording_voice,
                 public_base_url=f"https://{LOOPBACK}:{self.https_port}",
                 data_dir=data_dir,

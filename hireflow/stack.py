@@ -112,6 +112,8 @@ class StackOptions:
     """Call personas of the ACS emulator (default ``samples/personas.json``)."""
     recording_ready_delay_s: float = 0.05
     """Seconds between a call's end and the emulator's ``RecordingFileStatusUpdated`` push."""
+    ring_delay_s: float = 0.05
+    """Seconds a placed call rings in the ACS emulator before it connects."""
     skip_timers_quiet_s: float = SKIP_TIMERS_QUIET_S
     """Real seconds devhost must be quiet before it skips to a timer (the fallback; see ``quiescence``)."""
     quiescence: bool = True
@@ -365,6 +367,8 @@ class LocalStack:
             str(personas),
             "--recording-ready-delay",
             str(self.options.recording_ready_delay_s),
+            "--ring-delay",
+            str(self.options.ring_delay_s),
             "--recording-voice",
             self.options.recording_voice,
             *self.options.emulator_args,

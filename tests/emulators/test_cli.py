@@ -100,3 +100,22 @@ def test_bad_fault_spec_exits_with_usage_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--faults" in result.stderr
+
+
+def test_ring_and_recording_delays_reach_the_acs_emulator(tmp_path: Path) -> None:
+    from emulators.cli import build_parser, options_from
+    from emulators.server import EmulatorThread
+
+    args = build_parser().parse_args(
+        ["start", "--port", "0", "--ring-delay", "0", "--recording-ready-delay", "0.25"]
+    )
+    options = options_from(args)
+    options.data_dir = tmp_path
+    emulators = EmulatorThread(options)
+    emulators.start()
+    try:
+        config = emulators.server.acs.config
+        assert (config.ring_delay_s, config.recording_ready_delay_s) == (0.0, 0.25)
+    finally:
+        emulators.stop()
+    assert options_from(build_parser().parse_args(["start"])).ring_delay_s == 0.05
