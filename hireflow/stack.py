@@ -21,6 +21,7 @@ printed: the stack's ``keys_file`` says where they are.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -58,6 +59,9 @@ RECORDING_TRIGGER = "recording_file_status_updated"
 
 START_DEADLINE_S = 60.0
 STOP_GRACE_S = 10.0
+_PR_SET_PDEATHSIG = 1
+"""Linux ``prctl`` option: the signal a process gets when the thread that started it ends."""
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 LOG_TAIL_LINES = 25
 SKIP_TIMERS_QUIET_S = 0.5
 """Fixed quiet time before devhost skips to a timer. The emulators need none: devhost asks them what they
@@ -132,8 +136,31 @@ class StackOptions:
         return self.require_keys or "--require-keys" in self.devhost_args
 
 
+def _end_with_the_starter(starter_pid: int) -> Callable[[], None] | None:
+    """Return what a service runs before its program on Linux: SIGTERM for it when its starter is gone.
+
+    A stack's owner that is killed outright (a benchmark killed by its timeout, a test runner's SIGKILL) never
+    runs its clean-up; without this its services would go on serving ports and holding data directories.
+    The signal comes when the *thread* that started the service ends, so a stack is started on the thread that
+    owns it (the main one, everywhere in this repository).
+    """
+    libc = _LIBC
+    if libc is None:
+        return None
+
+    def arrange() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != starter_pid:  # the starter died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arrange
+
+
 class ServiceProcess:
-    """One service as a subprocess in its own process group, its output appended to a log file."""
+    """One service as a subprocess in its own process group, its output appended to a log file.
+
+    On Linux the service is sent SIGTERM if the process that started it dies without stopping it.
+    """
 
     def __init__(self, name: str, command: Sequence[str], log_path: Path, env: Mapping[str, str]) -> None:
         self.name = name
@@ -166,6 +193,8 @@ class ServiceProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # One libc call between fork and exec, nothing that takes a lock a parent's thread could hold.
+            preexec_fn=_end_with_the_starter(os.getpid()),
         )
 
     def output_since_start(self) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from hireflow.azurite import port_accepts
+from hireflow.azurite import REPO_ROOT, port_accepts
 from hireflow.stack import LocalStack, ServiceProcess, StackError, StackOptions
 
 
@@ -74,3 +75,31 @@ def test_a_stack_that_cannot_start_leaves_nothing_running(tmp_path: Path) -> Non
     assert "unrecognized arguments: --no-such-option" in str(raised.value)
     assert stack.azurite is not None, "Azurite started before the emulators failed"
     assert not any(port_accepts(port) for port in stack.azurite.ports), "Azurite still serves"
+
+
+def test_services_end_when_whoever_started_them_is_killed_outright(tmp_path: Path) -> None:
+    # A stack owner killed with SIGKILL (a benchmark past its timeout) runs no clean-up of its own.
+    owner_code = (
+        "import os, sys, time; from pathlib import Path;"
+        "from hireflow.stack import ServiceProcess;"
+        f"log = Path({str(tmp_path / 'logs' / 'service.log')!r});"
+        "sleeper = [sys.executable, '-c', 'import time; time.sleep(120)'];"
+        "service = ServiceProcess('sample', sleeper, log, os.environ);"
+        "service.start(); print(service.pid, flush=True); time.sleep(120)"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", owner_code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None
+        service_pid = int(owner.stdout.readline())
+        assert alive(service_pid)
+        owner.kill()
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while alive(service_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(service_pid), "the service outlived the process that started it"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
