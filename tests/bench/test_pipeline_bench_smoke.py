@@ -54,3 +54,6 @@ def test_tiny_run_prints_every_figure_in_one_json_line(tmp_path: Path) -> None:
     assert summary["recording_bytes"] >= 6 * 1024 * 1024
     assert summary["wall_s"] > 0
     assert summary["overhead_median_s"] <= summary["candidate_wall_median_s"]
+    # devhost measured the app's functions in the candidate's window: they ran, and not longer than it.
+    assert 0 < summary["app_function_median_s"] < summary["candidate_wall_median_s"]
+    assert 0 < summary["orchestration_overhead_median_s"] < summary["candidate_wall_median_s"]
