@@ -12,6 +12,8 @@ event by ``TaskScheduledId``) and Azure's status API (completions carrying ``Sch
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -200,12 +202,13 @@ class TimelineStep:
     """One line of the timeline: an activity (with its attempts), a sub-orchestration, a timer or an event."""
 
     kind: str
-    """``activity``, ``orchestration``, ``timer``, ``event``, ``start`` or ``end``."""
+    """``activity``, ``orchestration``, ``timer``, ``entity``, ``event``, ``start`` or ``end``."""
     name: str
     started: str | None
     ended: str | None = None
     state: str = "running"
-    """One of completed, failed, running, fired, pending, unneeded (timers), received (events), cancelled."""
+    """One of completed, failed, running, fired, pending, unneeded (timers), received (events), signalled
+    (entity operations nobody waits for), cancelled."""
     detail: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     result: Any = None
@@ -253,16 +256,51 @@ def _error_text(event: dict[str, Any]) -> str:
     return text.split("$OutOfProcData$", 1)[0].strip()[:500] or "failed"
 
 
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _entity_request(event: dict[str, Any]) -> tuple[str, str, str | None, bool] | None:
+    """Read an ``EventSent`` to a Durable Entity: (step name, operation, request id, is a signal).
+
+    An entity's instance id is ``@name@key``; the message (``Input``) carries the operation, the request id
+    its response will be raised under, and whether it is a one-way signal. None for any other ``EventSent``.
+    """
+    target = str(event.get("InstanceId") or "")
+    if not target.startswith("@"):
+        return None
+    entity, _, key = target[1:].partition("@")
+    message: Any = event.get("Input")
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError:
+            message = None
+    message = message if isinstance(message, dict) else {}
+    operation = str(message.get("op") or event.get("Name") or "operation")
+    request_id = message.get("id")
+    name = f"{entity}.{operation}" + (f" ({key})" if key else "")
+    return name, operation, str(request_id) if request_id else None, bool(message.get("signal"))
+
+
+def _is_entity_response(name: str) -> bool:
+    # Responses are raised under the request's id: a GUID, with the engine's own prefix or without it.
+    return _GUID.fullmatch(name.rpartition(":")[2]) is not None
+
+
 def build_timeline(history: list[dict[str, Any]]) -> list[TimelineStep]:
     """Turn an orchestration history into timeline steps, in the order they began.
 
     A retried activity is one step with an attempt per execution: its failures and the retry timers between
-    them (a timer created right after a failure is the host's retry delay) fold into it.
+    them (a timer created right after a failure is the host's retry delay) fold into it. A call to a Durable
+    Entity (the OpenAI token budget, say) is one step from the message sent to the response raised back, not
+    an event named after a request id.
     """
     steps: list[TimelineStep] = []
     by_task: dict[Any, TimelineStep] = {}
     timers: dict[Any, TimelineStep] = {}
     failed_activity: dict[str, TimelineStep] = {}
+    entity_calls: dict[str, TimelineStep] = {}
+    unnamed_entity_calls: list[TimelineStep] = []
     previous_type = ""
     for event in history:
         kind = _event_type(event)
@@ -328,9 +366,28 @@ def build_timeline(history: list[dict[str, Any]]) -> list[TimelineStep]:
                 steps.append(step)
             step.ended = stamp
             step.state = "fired"
-        elif kind == "EventRaised":
-            step = TimelineStep("event", _name(event), stamp, stamp, "received", result=event.get("Input"))
+        elif kind == "EventSent" and (request := _entity_request(event)) is not None:
+            name, _, request_id, signal = request
+            step = TimelineStep("entity", name, stamp, stamp if signal else None)
+            step.state = "signalled" if signal else "running"
             steps.append(step)
+            if not signal:
+                if request_id:
+                    entity_calls[request_id] = step
+                else:
+                    unnamed_entity_calls.append(step)
+        elif kind == "EventRaised":
+            name = _name(event)
+            answered = entity_calls.pop(name, None)
+            if answered is None and unnamed_entity_calls and _is_entity_response(name):
+                answered = unnamed_entity_calls.pop(0)
+            if answered is not None:
+                answered.ended = stamp
+                answered.state = "completed"
+                answered.result = event.get("Input")
+            else:
+                step = TimelineStep("event", name, stamp, stamp, "received", result=event.get("Input"))
+                steps.append(step)
         elif kind in ("ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated"):
             status = str(event.get("OrchestrationStatus") or kind.removeprefix("Execution"))
             step = TimelineStep("end", status.lower(), stamp, stamp, status.lower())
@@ -344,7 +401,7 @@ def build_timeline(history: list[dict[str, Any]]) -> list[TimelineStep]:
         if finished and step.kind == "timer" and step.state == "pending":
             # A deadline the awaited event beat, or a wait the run ended before: it never had to fire.
             step.state = "unneeded"
-        if finished and step.kind == "activity" and step.state == "running":
+        if finished and step.kind in ("activity", "entity") and step.state == "running":
             step.state = "cancelled"
     return steps
 

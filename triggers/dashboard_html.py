@@ -446,9 +446,12 @@ def _timeline(steps: list[TimelineStep], caption: str) -> Html:
                     for number, attempt in enumerate(step.attempts, 1)
                 ),
             )
-        what = {"activity": "activity", "orchestration": "sub-orchestration", "timer": "timer"}.get(
-            step.kind, ""
-        )
+        what = {
+            "activity": "activity",
+            "orchestration": "sub-orchestration",
+            "timer": "timer",
+            "entity": "entity operation",
+        }.get(step.kind, "")
         what = {"event": "event received", "start": "started", "end": "ended"}.get(step.kind, what)
         lines.append(
             render(

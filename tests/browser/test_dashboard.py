@@ -268,6 +268,9 @@ def test_the_candidate_page_shows_the_transcript_evidence_and_the_timeline(
     expect(timeline).to_contain_text("place_interview_call")
     expect(timeline).to_contain_text("CallConnected")
     expect(timeline.locator(".step-fired").first).to_be_visible()  # the slot timer the clock fired
+    # Each OpenAI step reserved tokens from the shared budget: an entity operation, not a raw response id.
+    expect(timeline).to_contain_text("openai_token_budget.reserve")
+    expect(timeline).not_to_contain_text("@response:")
     expect(page.locator("#details")).to_contain_text("call 1: placed")
     status = get_json(
         f"{stack.api_url}/runtime/webhooks/durabletask/instances/{interview_instance_id(candidate['id'])}",

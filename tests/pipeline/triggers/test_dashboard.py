@@ -394,6 +394,64 @@ def test_azures_condensed_history_reads_the_same() -> None:
     assert steps[-1].detail == "boom"
 
 
+def test_an_entity_call_is_one_step_from_the_message_to_its_response() -> None:
+    request_id = "@response:5c8fba5e-ae17-59bf-936c-93250249c64e"
+    reserve = {"id": request_id, "op": "reserve", "signal": False, "input": {"tokens": 900}}
+    settle = {"id": "@response:0d1f2b9a-3b7e-5a4c-9d7e-1c2b3a4d5e6f", "op": "settle", "signal": True}
+    history = [
+        {"EventType": "ExecutionStarted", "Timestamp": "t0", "FunctionName": "candidate_pipeline"},
+        {
+            "EventType": "EventSent",
+            "EventId": 0,
+            "Timestamp": "t1",
+            "InstanceId": "@openai_token_budget@gpt-4o-mini",
+            "Name": "op",
+            "Input": json.dumps(reserve),
+        },
+        {"EventType": "EventRaised", "Timestamp": "t2", "Name": request_id, "Input": '{"granted": true}'},
+        {"EventType": "TaskScheduled", "EventId": 1, "Timestamp": "t2", "FunctionName": "screen_candidate"},
+        {"EventType": "TaskCompleted", "Timestamp": "t3", "TaskScheduledId": 1, "Result": "{}"},
+        {
+            "EventType": "EventSent",
+            "EventId": 2,
+            "Timestamp": "t3",
+            "InstanceId": "@openai_token_budget@gpt-4o-mini",
+            "Name": "op",
+            "Input": json.dumps(settle),
+        },
+        # A message to an orchestration (not an entity) stays what it was.
+        {"EventType": "EventRaised", "Timestamp": "t4", "Name": "RecruiterDecision", "Input": "{}"},
+    ]
+
+    steps = build_timeline(history)
+
+    assert [(s.kind, s.name, s.started, s.ended, s.state) for s in steps] == [
+        ("start", "candidate_pipeline", "t0", "t0", "completed"),
+        ("entity", "openai_token_budget.reserve (gpt-4o-mini)", "t1", "t2", "completed"),
+        ("activity", "screen_candidate", "t2", "t3", "completed"),
+        ("entity", "openai_token_budget.settle (gpt-4o-mini)", "t3", "t3", "signalled"),
+        ("event", "RecruiterDecision", "t4", "t4", "received"),
+    ]
+    assert steps[1].result == '{"granted": true}'
+
+
+def test_an_entity_response_without_a_readable_request_id_still_closes_its_call() -> None:
+    # A history whose message body is not shown: the response, raised under a bare GUID, answers the call.
+    history = [
+        {"EventType": "EventSent", "Timestamp": "t1", "InstanceId": "@budget@chat", "Name": "reserve"},
+        {"EventType": "EventRaised", "Timestamp": "t2", "Name": "9b2f6c1e-7d4a-4e0b-8f3c-2a1d0e9f8b7c"},
+        {"EventType": "EventRaised", "Timestamp": "t3", "Name": "9b2f6c1e-7d4a-4e0b-8f3c-2a1d0e9f8b7d"},
+    ]
+
+    steps = build_timeline(history)
+
+    assert [(s.kind, s.name, s.ended, s.state) for s in steps] == [
+        ("entity", "budget.reserve (chat)", "t2", "completed"),
+        # Nothing was waiting for this one: an event, shown as raised.
+        ("event", "9b2f6c1e-7d4a-4e0b-8f3c-2a1d0e9f8b7d", "t3", "received"),
+    ]
+
+
 def test_a_real_history_gives_the_pipelines_steps_in_order(harness: Harness) -> None:
     h = harness(decision="needs_review", score=0.55)
     instance_id = _hostile_candidate(h)
