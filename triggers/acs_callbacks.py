@@ -26,6 +26,11 @@ Transient ACS errors (429, 5xx, timeouts) in the flow are retried a bounded numb
 honours ``Retry-After``, waiting on the event loop, not on a worker thread; a flow that still cannot go on
 hangs up and records why, so the interview is reported incomplete rather than passing as whole.
 
+A call's target participant and its questions are read once per call on the instance that handles its
+callbacks, not once per question: both are kept in small bounded memos keyed by the call connection. A
+callback that lands on another instance (or after a restart or an eviction) reads them again as before, so
+the memos only spare round trips and are never the only place the flow learns them.
+
 A body that is not JSON, nests too deep, holds an absurd number or is not an array of events gets 400 with a
 clear message. Events that are well formed but unusable (wrong field types, unknown types) are logged and
 acknowledged with 200, because ACS would only redeliver them.
@@ -37,7 +42,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -51,6 +56,7 @@ from shared.acs_auth import (
     callback_validator,
 )
 from shared.logging import get_logger
+from shared.memo import BoundedMemo
 from shared.models import INTERVIEW_INCOMPLETE_PREFIX, CallConnected, CallEnded, CallFailed, EventName
 from shared.storage import (
     interview_incomplete_reason,
@@ -59,6 +65,9 @@ from shared.storage import (
     record_interview_incomplete,
     record_question_flow_stage,
 )
+
+if TYPE_CHECKING:
+    from azure.communication.callautomation import CommunicationIdentifier
 
 LOGGER = get_logger("hireflow.triggers.acs")
 
@@ -84,6 +93,9 @@ FLOW_FIRST_BACKOFF_S = 0.5
 FLOW_MAX_BACKOFF_S = 8.0
 FLOW_MAX_RETRY_AFTER_S = 30.0
 
+# Calls one instance can be driving at once, with room to spare: an entry is a few hundred bytes.
+FLOW_MEMO_ENTRIES = 512
+
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -98,6 +110,24 @@ class _FlowSleep:
 
 
 FLOW_SLEEP = _FlowSleep()
+
+# Call connection id → the participant the call was placed to, which never changes during a call.
+_call_targets: BoundedMemo[str, CommunicationIdentifier] = BoundedMemo(FLOW_MEMO_ENTRIES)
+# (instance id, call connection id) → the questions the call is asked: read once, so a job edited mid-call
+# cannot renumber the questions of a call under way on this instance.
+_call_questions: BoundedMemo[tuple[str, str], tuple[str, ...]] = BoundedMemo(FLOW_MEMO_ENTRIES)
+
+
+def reset_question_flow_memos() -> None:
+    """Forget every call's target and questions (tests start each call as a fresh instance would)."""
+    _call_targets.clear()
+    _call_questions.clear()
+
+
+def forget_call(instance_id: str, call_connection_id: str) -> None:
+    """Drop what the memos keep for a call that has ended; nothing asks for it again."""
+    _call_targets.discard(call_connection_id)
+    _call_questions.discard((instance_id, call_connection_id))
 
 
 class BadCallbackBodyError(ValueError):
@@ -118,6 +148,16 @@ def interview_questions(instance_id: str) -> list[str]:
 
     questions = load_job(job_id_of_instance(instance_id)).interview.questions
     return list(questions) or list(DEFAULT_QUESTIONS)
+
+
+async def call_questions(instance_id: str, call_connection_id: str) -> list[str]:
+    """Return the call's questions: read from the job on its first callback here, then remembered."""
+    key = (instance_id, call_connection_id)
+    known = _call_questions.get(key)
+    if known is None:
+        known = tuple(await asyncio.to_thread(interview_questions, instance_id))
+        _call_questions.put(key, known)
+    return list(known)
 
 
 def is_transient_acs_error(error: BaseException) -> bool:
@@ -197,11 +237,7 @@ class QuestionFlow:
             return
         if index == 0:
             await self._note_stage("started")
-        properties = await with_transient_retries("get call properties", self._connection.get_call_properties)
-        targets = properties.targets
-        if not targets:
-            raise RuntimeError("the call has no target participant to ask")
-        target = targets[0]
+        target = await self._target()
         await with_transient_retries(
             f"ask question {index}",
             lambda: self._connection.start_recognizing_media(
@@ -213,6 +249,18 @@ class QuestionFlow:
                 interrupt_prompt=False,
             ),
         )
+
+    async def _target(self) -> CommunicationIdentifier:
+        """Return the participant the call was placed to, asking ACS only when this instance has not yet."""
+        known = _call_targets.get(self.call_connection_id)
+        if known is not None:
+            return known
+        properties = await with_transient_retries("get call properties", self._connection.get_call_properties)
+        targets = properties.targets
+        if not targets:
+            raise RuntimeError("the call has no target participant to ask")
+        _call_targets.put(self.call_connection_id, targets[0])
+        return targets[0]
 
     async def close(self) -> None:
         """Say goodbye; the ``PlayCompleted`` of this line hangs up."""
@@ -268,9 +316,10 @@ async def drive_questions(
         flow = QuestionFlow(instance_id, call_connection_id)
         if step == "hang_up":
             await flow.hang_up()
+            forget_call(instance_id, call_connection_id)
             return
         assert isinstance(step, int)
-        questions = await asyncio.to_thread(interview_questions, instance_id)
+        questions = await call_questions(instance_id, call_connection_id)
         await flow.ask(questions, step)
     except Exception as error:
         if _call_is_gone(error):
@@ -291,6 +340,7 @@ async def drive_questions(
                 await flow.hang_up()
             except Exception:
                 LOGGER.exception("hang up failed on %s", instance_id)
+        forget_call(instance_id, call_connection_id)
 
 
 # ACS's answer to a media action on a call that is no longer established.
@@ -407,6 +457,8 @@ async def handle_acs_event(client: Any, instance_id: str, cloud_event: dict[str,
     mapped = instance_event_for(event_name, data)
     if mapped is not None:
         name, body = mapped
+        if event_name == "CallDisconnected":
+            forget_call(instance_id, str(body["call_connection_id"]))
         try:
             if event_name == "CallConnected":
                 await asyncio.to_thread(_note_sighting, data)

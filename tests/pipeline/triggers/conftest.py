@@ -105,6 +105,16 @@ def body_of(response: func.HttpResponse) -> Any:
     return json.loads(response.get_body())
 
 
+@pytest.fixture(autouse=True)
+def fresh_question_flow_memos() -> Iterator[None]:
+    """Every test's calls start unknown to the question flow, as on an instance that never saw them."""
+    from triggers.acs_callbacks import reset_question_flow_memos
+
+    reset_question_flow_memos()
+    yield
+    reset_question_flow_memos()
+
+
 @pytest.fixture
 def harness(
     azurite: AzuriteInstance, monkeypatch: pytest.MonkeyPatch

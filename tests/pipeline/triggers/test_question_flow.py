@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import azure.functions as func
 import pytest
@@ -23,7 +25,13 @@ from shared.settings import get_settings, reset_settings
 from shared.storage import interview_incomplete_reason, load_job
 from tests.pipeline.triggers.conftest import JOB_ID, TriggerHarness
 from triggers import acs_callbacks
-from triggers.acs_callbacks import CLOSING_LINE, FLOW_SLEEP, interview_end_reason, with_transient_retries
+from triggers.acs_callbacks import (
+    CLOSING_LINE,
+    FLOW_SLEEP,
+    interview_end_reason,
+    reset_question_flow_memos,
+    with_transient_retries,
+)
 
 pytestmark = pytest.mark.azurite
 
@@ -47,12 +55,20 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorThre
         yield running
 
 
-async def _forwarding_server(h: TriggerHarness) -> tuple[web.AppRunner, str]:
+# Called with each callback's events before the function gets them (a test switches "instances" there).
+BeforeCallback = Callable[[list[dict[str, Any]]], None]
+
+
+async def _forwarding_server(
+    h: TriggerHarness, before_callback: BeforeCallback | None = None
+) -> tuple[web.AppRunner, str]:
     """A loopback server that hands each callback to the function, as the Functions host would."""
     function = h.function("acs_callback")
 
     async def forward(request: web.Request) -> web.Response:
         body = await request.read()
+        if before_callback is not None:
+            before_callback(json.loads(body))
         http_request = func.HttpRequest(
             method="POST",
             url=str(request.url),
@@ -98,6 +114,7 @@ def _interview_call(
     *,
     start_recording: Callable[[Callable[[], object]], None],
     number: str = PERSONA_NUMBER,
+    before_callback: BeforeCallback | None = None,
 ) -> str:
     """Place a call whose callbacks reach the function, record it once connected, wait until it ends.
 
@@ -111,7 +128,7 @@ def _interview_call(
         ServerCallLocator,
     )
 
-    runner, base_url = h.host.run(_forwarding_server(h))
+    runner, base_url = h.host.run(_forwarding_server(h, before_callback))
     try:
         callback = (
             f"{base_url}/api/acs/callbacks?instanceId={instance_id}&token={callback_token(instance_id)}"
@@ -257,3 +274,137 @@ def test_a_flow_that_cannot_go_on_hangs_up_and_marks_the_interview_incomplete(
     assert reason.startswith("the question flow stopped after")
     assert "HttpResponseError" in reason or "ServiceResponseError" in reason
     assert interview_end_reason(instance_id, call_id) == reason
+
+
+def _acs_served(emulators: EmulatorThread) -> int:
+    """Requests the ACS emulator has served so far (injected faults excluded)."""
+
+    async def read() -> int:
+        assert emulators.server.faults is not None
+        return int(emulators.server.faults.stats()["services"]["acs"]["served"])
+
+    return int(emulators.call(read()))
+
+
+def _acs_pending(emulators: EmulatorThread) -> int:
+    async def read() -> int:
+        assert emulators.server.acs is not None
+        return emulators.server.acs.pending()
+
+    return int(emulators.call(read()))
+
+
+@dataclass
+class FlowReads:
+    """What the question flow read, counted around the real SDK and storage calls (which still run)."""
+
+    call_properties: int = 0
+    jobs: int = 0
+
+
+@pytest.fixture
+def flow_reads(monkeypatch: pytest.MonkeyPatch) -> FlowReads:
+    from azure.communication.callautomation import CallConnectionClient
+
+    from shared import storage
+
+    reads = FlowReads()
+    get_call_properties = CallConnectionClient.get_call_properties
+    load = storage.load_job
+
+    def counted_call_properties(self: CallConnectionClient, **kwargs: Any) -> Any:
+        reads.call_properties += 1
+        return get_call_properties(self, **kwargs)
+
+    def counted_load_job(job_id: str) -> Any:
+        reads.jobs += 1
+        return load(job_id)
+
+    monkeypatch.setattr(CallConnectionClient, "get_call_properties", counted_call_properties)
+    # interview_questions imports load_job from shared.storage when it runs, so it finds this one.
+    monkeypatch.setattr(storage, "load_job", counted_load_job)
+    return reads
+
+
+def _counting_from_the_recording(
+    h: TriggerHarness, emulators: EmulatorThread, served_before: list[int]
+) -> Callable[[Callable[[], object]], None]:
+    """A ``start_recording`` that notes how many ACS requests were served just before the recording starts.
+
+    It first waits until the emulator owes the app no callback: the ``CallConnected`` callback (and the
+    signing keys fetched to check it) is then behind, and what follows is the recording and the flow.
+    """
+
+    def start(send: Callable[[], object]) -> None:
+        h.wait_for(lambda: _acs_pending(emulators) == 0, what="the connection's callbacks to be handled")
+        served_before.append(_acs_served(emulators))
+        send()
+
+    return start
+
+
+def test_one_instance_reads_a_calls_target_and_questions_once(
+    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch, flow_reads: FlowReads
+) -> None:
+    h = harness()
+    _point_at(emulators, monkeypatch)
+    instance_id = f"{JOB_ID}.memo.interview"
+    before: list[int] = []
+    start = _counting_from_the_recording(h, emulators, before)
+    call_id = _interview_call(h, emulators, instance_id, start_recording=start)
+
+    questions = load_job(JOB_ID).interview.questions
+    assert _lines(emulators, call_id, "interviewer") == [*questions, CLOSING_LINE]
+    assert flow_reads.call_properties == 1
+    assert flow_reads.jobs == 1
+    # The recording's start, the target once, one recognition per question, the closing line, the hang-up.
+    assert _acs_served(emulators) - before[0] == 1 + 1 + len(questions) + 1 + 1
+    assert interview_end_reason(instance_id, call_id) is None
+
+
+def test_callbacks_on_instances_that_never_saw_the_call_read_it_again(
+    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch, flow_reads: FlowReads
+) -> None:
+    h = harness()
+    _point_at(emulators, monkeypatch)
+    instance_id = f"{JOB_ID}.scaledout.interview"
+    before: list[int] = []
+    start = _counting_from_the_recording(h, emulators, before)
+
+    def on_a_fresh_instance(events: list[dict[str, Any]]) -> None:
+        reset_question_flow_memos()
+
+    call_id = _interview_call(
+        h, emulators, instance_id, start_recording=start, before_callback=on_a_fresh_instance
+    )
+
+    questions = load_job(JOB_ID).interview.questions
+    assert _lines(emulators, call_id, "interviewer") == [*questions, CLOSING_LINE]
+    # Every question asks ACS for the target; every step (the closing one too) reads the job.
+    assert flow_reads.call_properties == len(questions)
+    assert flow_reads.jobs == len(questions) + 1
+    assert _acs_served(emulators) - before[0] == 1 + 2 * len(questions) + 1 + 1
+    assert interview_end_reason(instance_id, call_id) is None
+
+
+def test_an_instance_restarted_mid_call_reads_the_call_once_more(
+    harness: Harness, emulators: EmulatorThread, monkeypatch: pytest.MonkeyPatch, flow_reads: FlowReads
+) -> None:
+    h = harness()
+    _point_at(emulators, monkeypatch)
+    instance_id = f"{JOB_ID}.restarted.interview"
+
+    def restart_after_the_second_question(events: list[dict[str, Any]]) -> None:
+        contexts = {event.get("data", {}).get("operationContext") for event in events}
+        if "question:1" in contexts:
+            reset_question_flow_memos()
+
+    call_id = _interview_call(
+        h, emulators, instance_id, start_recording=_send, before_callback=restart_after_the_second_question
+    )
+
+    questions = load_job(JOB_ID).interview.questions
+    assert _lines(emulators, call_id, "interviewer") == [*questions, CLOSING_LINE]
+    assert flow_reads.call_properties == 2
+    assert flow_reads.jobs == 2
+    assert interview_end_reason(instance_id, call_id) is None
