@@ -1,14 +1,16 @@
 """Transcription activity: recording chunks (Blob) → Azure OpenAI audio transcription → transcript (Blob).
 
-The transcription API accepts at most 25 MB per request. Larger audio is split into valid WAV files at frame
-boundaries (each part repeats the original ``fmt`` and extra RIFF chunks), only one part is in memory at a
-time, and segment times are shifted back by the part's (and the chunk's) start.
+The transcription API accepts at most 25 MB per request. A recording chunk that fits one request is
+downloaded in one read and parsed in memory. Larger audio is split into valid WAV files at frame boundaries
+(each part repeats the original ``fmt`` and extra RIFF chunks), read from Blob storage range by range so only
+one part is in memory at a time, and segment times are shifted back by the part's (and the chunk's) start.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 
@@ -21,6 +23,9 @@ from shared.models import BlobRef, TranscribeRecordingInput, TranscribeRecording
 from shared.settings import get_settings
 from shared.storage import blob_client, blob_properties, upload_bytes
 from shared.wav import InvalidWavError, WavLayout, build_wav_part, read_wav_layout
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient
 
 __all__ = ["TranscriptSegment", "bp", "render_transcript", "transcribe_recording_service"]
 
@@ -95,6 +100,32 @@ def _append_across_boundary(
     segments.extend(new)
 
 
+Read = Callable[[int, int], bytes]
+
+
+def _ranged_reader(client: BlobClient, total: int) -> Read:
+    """Read ``(offset, length)`` of the blob with one ranged download each (memory stays at one range)."""
+
+    def read(offset: int, length: int) -> bytes:
+        if offset >= total or length <= 0:
+            return b""
+        return client.download_blob(offset=offset, length=min(length, total - offset)).readall()
+
+    return read
+
+
+def _whole_reader(client: BlobClient, total: int) -> Read:
+    """Download the first ``total`` bytes of the blob once and serve ``(offset, length)`` from memory."""
+    data = client.download_blob(offset=0, length=total).readall() if total else b""
+
+    def read(offset: int, length: int) -> bytes:
+        if offset >= total or length <= 0:
+            return b""
+        return data[offset : offset + length]
+
+    return read
+
+
 def _transcribe_chunk(
     ref: BlobRef, chunk_offset: float, limit: int
 ) -> tuple[list[TranscriptSegment], float, int]:
@@ -103,12 +134,10 @@ def _transcribe_chunk(
     if properties is None:
         raise PermanentError(ErrorCode.RECORDING_NOT_FOUND, f"recording {ref.path} does not exist")
     total = int(properties.size)
-
-    def read(offset: int, length: int) -> bytes:
-        if offset >= total or length <= 0:
-            return b""
-        return client.download_blob(offset=offset, length=min(length, total - offset)).readall()
-
+    # A chunk no larger than one request's limit becomes one part that holds all of its audio anyway, so
+    # one download replaces a ranged read per RIFF header piece plus one for the audio. Anything larger is
+    # read range by range, so that memory never holds more than one part of a long recording.
+    read = _whole_reader(client, total) if total <= limit else _ranged_reader(client, total)
     try:
         layout: WavLayout = read_wav_layout(read, total)
         plan = plan_wav_split(

@@ -1,7 +1,8 @@
 """RIFF/WAVE layout: find the ``fmt`` and ``data`` chunks by ranged reads, and build valid parts.
 
 Recordings can be far larger than memory should hold, so the header is parsed through a ``read(offset,
-length)`` callable (a Blob range read) and parts are assembled from ranges of the ``data`` chunk.
+length)`` callable (a Blob range read, or a slice of a small recording already downloaded whole) and parts
+are assembled from ranges of the ``data`` chunk.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -126,6 +128,47 @@ def served(emulators: EmulatorThread, service: str) -> int:
         return int(emulators.server.faults.stats()["services"][service]["served"])
 
     return int(emulators.call(read()))
+
+
+@dataclass(frozen=True)
+class BlobRequest:
+    """One HTTP request the app's Blob client sent (every attempt of a retried one counts)."""
+
+    method: str
+    path: str
+    range: str | None
+
+
+def count_blob_requests() -> list[BlobRequest]:
+    """From now until the clients are reset, list every request the app's Blob client sends to Azurite.
+
+    The app gets a real client on the same connection string, built with a request hook that notes each
+    request as it goes out; call this again after ``configure`` (which resets the clients).
+    """
+    from azure.core.pipeline import PipelineRequest
+    from azure.storage.blob import BlobServiceClient
+
+    from shared.clients import override_client
+
+    sent: list[BlobRequest] = []
+
+    def note(request: PipelineRequest[Any]) -> None:
+        http = request.http_request
+        ranged = http.headers.get("x-ms-range") or http.headers.get("Range")
+        sent.append(BlobRequest(http.method, unquote(urlsplit(http.url).path), ranged))
+
+    settings = get_settings()
+    assert settings.storage_connection_string
+    override_client(
+        "blob_service_client",
+        BlobServiceClient.from_connection_string(
+            settings.storage_connection_string,
+            raw_request_hook=note,
+            connection_timeout=settings.http_connect_timeout_seconds,
+            read_timeout=settings.http_timeout_seconds,
+        ),
+    )
+    return sent
 
 
 def blob_names(container: str, prefix: str = "") -> list[str]:

@@ -1,3 +1,4 @@
+import itertools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +29,7 @@ from shared.models import (
 from shared.settings import get_settings
 from shared.storage import blob_client, download_json, download_text, instance_for_server_call
 from tests.pipeline.activities.acs_helpers import NEVER_ANSWERS, call_state, place, recorded_call
-from tests.pipeline.activities.conftest import blob_names, served
+from tests.pipeline.activities.conftest import BlobRequest, blob_names, count_blob_requests, served
 
 pytestmark = pytest.mark.azurite
 
@@ -184,6 +185,57 @@ def test_recording_is_streamed_into_blob_in_ranges_once(
     assert again.transcript == split.transcript
     assert again.parts_transcribed == split.parts_transcribed
     assert served(emulators, "openai") == before
+
+
+def _span(request: BlobRequest) -> tuple[int, int]:
+    """The bytes a ranged GET read, as ``[start, end)``."""
+    assert request.range is not None, f"{request.method} {request.path} reads the whole blob"
+    first, last = request.range.removeprefix("bytes=").split("-")
+    return int(first), int(last) + 1
+
+
+def test_a_chunk_that_fits_one_request_is_downloaded_once(
+    configure: Callable[..., None], emulators: EmulatorThread
+) -> None:
+    ready = recorded_call(emulators, "once")
+    out = fetch_call_recording_service(FetchCallRecordingInput(instance_id="once", recording=ready))
+    assert out.failure is None
+    chunk = out.chunks[0]
+    total = out.total_bytes
+    request = {"instance_id": "once", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
+
+    # Exactly at the limit: its properties, then the whole chunk in one read.
+    configure(AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES=str(total))
+    sent = count_blob_requests()
+    whole = TranscribeRecordingOutput.model_validate(transcribe_recording(request))
+    assert whole.failure is None
+    assert whole.parts_transcribed == 1
+    assert whole.transcript is not None
+    on_chunk = [r for r in sent if r.path.endswith(f"/{chunk.container}/{chunk.name}")]
+    assert [r.method for r in on_chunk] == ["HEAD", "GET"]
+    assert on_chunk[1].range == f"bytes=0-{total - 1}"
+
+    # One byte over: read range by range as before (the header piece by piece, then each part's audio), every
+    # byte once and no read larger than the limit, so a long recording never sits in memory whole.
+    configure(AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES=str(total - 1))
+    sent = count_blob_requests()
+    split = TranscribeRecordingOutput.model_validate(
+        transcribe_recording({**request, "instance_id": "once-split"})
+    )
+    assert split.failure is None
+    assert split.parts_transcribed == 2
+    assert split.transcript is not None
+    on_chunk = [r for r in sent if r.path.endswith(f"/{chunk.container}/{chunk.name}")]
+    assert on_chunk[0].method == "HEAD"
+    reads = on_chunk[1:]
+    assert {r.method for r in reads} == {"GET"}
+    spans = [_span(r) for r in reads]
+    assert spans[0][0] == 0
+    assert spans[-1][1] == total
+    assert all(before[1] == after[0] for before, after in itertools.pairwise(spans))
+    assert max(end - start for start, end in spans) <= total - 1
+    assert len(reads) > 2  # the RIFF header and its chunks, then two parts of audio
+    assert _words(download_text(split.transcript)) == _words(download_text(whole.transcript))
 
 
 def _segments(ref: TranscriptRef) -> list[dict[str, Any]]:
