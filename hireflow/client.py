@@ -129,7 +129,9 @@ class Candidate:
     interview: dict[str, Any] | None
     report: dict[str, Any] | None
     failure: dict[str, Any] | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    intake: str | None = None
+    """How the resume arrived (``http``, ``upload``, ``blob_trigger``, ``event_grid``, ``batch``), or None."""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Candidate:
@@ -148,6 +150,7 @@ class Candidate:
             interview=body.get("interview"),
             report=body.get("report"),
             failure=body.get("failure"),
+            intake=body.get("intake"),
             raw=dict(body),
         )
 

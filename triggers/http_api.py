@@ -357,7 +357,8 @@ async def _known_job(req: func.HttpRequest) -> str:
 
 
 async def _snapshot(client: Any, instance_id: str, orchestrator: str) -> InstanceSnapshot | None:
-    status = await instance_status(client, instance_id)
+    # With its input: the view names the intake path the start recorded there (nothing of the input is shown).
+    status = await instance_status(client, instance_id, show_input=True)
     if status is None or status.name != orchestrator:
         return None
     return InstanceSnapshot.from_status(status)
@@ -600,6 +601,7 @@ async def handle_list_candidates(req: func.HttpRequest, client: Any) -> func.Htt
         client,
         prefix=job_instance_prefix(job_id),
         runtime_status=[runtime_filter] if runtime_filter is not None else None,
+        show_input=True,
     )
     snapshots = [InstanceSnapshot.from_status(status) for status in statuses if status]
     interviews = {s.instance_id: s for s in snapshots if s.name == INTERVIEW}

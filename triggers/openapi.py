@@ -27,7 +27,7 @@ from orchestrators.identity import (
     JOB_ID_PATTERN,
     SCREENING_ID_PATTERN,
 )
-from shared.models import BatchScreeningOutput, Stage
+from shared.models import BatchScreeningOutput, IntakePath, Stage
 
 TITLE = "hireflow"
 VERSION = "1.0.0"
@@ -104,6 +104,8 @@ class InterviewSummary(_Response):
     recommendation: str | None
     slot_start: str | None
     call_attempts: int | None
+    incomplete_reason: str | None
+    """Why the interview ended early (outcome ``interview_incomplete``); null otherwise."""
 
 
 class Failure(_Response):
@@ -127,6 +129,8 @@ class CandidateView(_Response):
 
     id: str
     job_id: str | None
+    intake: IntakePath | None
+    """How the resume arrived, as the start path recorded it; null for instances that did not record it."""
     runtime_status: str | None
     stage: Stage
     progress: float

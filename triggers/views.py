@@ -144,6 +144,7 @@ def candidate_view(
     view: dict[str, Any] = {
         "id": snapshot.instance_id,
         "job_id": (status.job_id if status else None) or (report.job_id if report else None),
+        "intake": intake_of(snapshot),
         "runtime_status": snapshot.runtime_status,
         "stage": stage.value,
         "progress": status.progress if status else 0.0,
@@ -191,6 +192,7 @@ def candidate_view(
             "recommendation": report.recommendation.value if report and report.recommendation else None,
             "slot_start": _iso(slot_start),
             "call_attempts": call_attempt,
+            "incomplete_reason": report.interview_incomplete_reason if report else None,
         }
 
     if report is not None and (report.report_json or report.report_page):

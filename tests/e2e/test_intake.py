@@ -34,6 +34,9 @@ def test_http_intake_reaches_a_report(stack: LocalStack) -> None:
     assert view["runtime_status"] == "Completed", view
     assert view["outcome"] == "interviewed"
     assert view["interview"]["overall"] is not None
+    assert view["interview"]["incomplete_reason"] is None
+    assert ada.intake == "upload"
+    assert client.candidate(candidate_id).intake == view["intake"] == "upload"
     page = client.report(candidate_id)
     assert b"<html" in page.lower()
     assert any(f"/{candidate_id}/report.html" in name for name in report_pages(stack))
@@ -60,6 +63,7 @@ def test_blob_upload_intake_reaches_a_report(stack: LocalStack) -> None:
 
     assert view["runtime_status"] == "Completed", view
     assert view["outcome"] == "interviewed"
+    assert view["intake"] == "blob_trigger"  # the stack runs the blob trigger, not Event Grid, for resumes
     assert b"<html" in HireflowClient(stack.api_url).report(candidate_id).lower()
 
 

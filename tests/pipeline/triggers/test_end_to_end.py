@@ -269,6 +269,9 @@ class TestACandidateWhoHangsUpMidInterview:
             "interview_incomplete: the call ended before the last question was answered"
         ), current["detail"]
         assert current["interview"]["overall"] is not None  # scored from the two answers given
+        assert current["interview"]["incomplete_reason"].startswith(
+            "the call ended before the last question was answered"
+        ), current["interview"]
         json_status, report = stack.request("GET", current["links"]["report"], params={"format": "json"})
         assert json_status == 200
         assert report["outcome"] == "interview_incomplete"

@@ -448,6 +448,16 @@ def test_each_http_start_path_records_how_the_resume_arrived(harness: Harness) -
     assert by_reference.status_code == uploaded.status_code == 202
     assert _recorded_intake(h, body_of(by_reference)["id"]) == "http"
     assert _recorded_intake(h, body_of(uploaded)["id"]) == "upload"
+    # The API's views say it too, one candidate at a time and in the job's list.
+    for response, intake in ((by_reference, "http"), (uploaded, "upload")):
+        candidate_id = body_of(response)["id"]
+        view = body_of(h.http("get_candidate", "GET", "x", route={"instance_id": candidate_id}))
+        assert view["intake"] == intake
+    listed = body_of(h.http("list_candidates", "GET", "x", route={"job_id": JOB_ID}))
+    assert {item["id"]: item["intake"] for item in listed["items"]} == {
+        body_of(by_reference)["id"]: "http",
+        body_of(uploaded)["id"]: "upload",
+    }
 
 
 @pytest.mark.parametrize("intake", list(IntakePath))
