@@ -46,6 +46,9 @@ param openAiChatCapacity int = 30
 param openAiTranscriptionModel string = 'whisper'
 param openAiTranscriptionModelVersion string = '001'
 param openAiTranscriptionCapacity int = 1
+@description('Requests per minute the transcription deployment admits (Azure OpenAI grants Whisper 3 by default); the app\'s shared budget for it starts from this.')
+@minValue(1)
+param openAiTranscriptionRequestsPerMinute int = 3
 
 @secure()
 @description('Key of the per-interview token in ACS callback URLs (a second factor beside the JWT ACS signs). azd generates it once per environment and keeps it, so running interviews keep valid URLs across deployments.')
@@ -313,6 +316,8 @@ module functionApp 'modules/function-app.bicep' = {
       // minute, and Azure OpenAI allows 6 requests per minute per thousand.
       AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE: string(openAiChatCapacity * 1000)
       AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE: string(openAiChatCapacity * 6)
+      // Transcription quotas count requests only; the app reserves each transcription's requests on it.
+      AZURE_OPENAI_TRANSCRIPTION_REQUESTS_PER_MINUTE: string(openAiTranscriptionRequestsPerMinute)
       DOCUMENT_INTELLIGENCE_ENDPOINT: ai.outputs.documentIntelligenceEndpoint
       DOCUMENT_INTELLIGENCE_MODEL: 'prebuilt-read'
       ACS_ENDPOINT: communication.outputs.endpoint

@@ -10,7 +10,9 @@ Operations
     activity with the usage it reported, so the window holds what the service really charged.
     ``configure`` (:class:`shared.token_bucket.BudgetLimits`): the deployment's quota per window. A new
     budget starts from the settings ``AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE`` and
-    ``AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE`` (the Bicep derives them from the deployment's capacity); whoever
+    ``AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE`` (the Bicep derives them from the deployment's capacity); the
+    transcription deployment's (key :data:`TRANSCRIPTION_DEPLOYMENT`) from
+    ``AZURE_OPENAI_TRANSCRIPTION_REQUESTS_PER_MINUTE``, requests only, as its quota counts; whoever
     knows better (an operator, the benchmark) reconfigures it through the Durable HTTP API
     (``POST /runtime/webhooks/durabletask/entities/openai_token_budget/<deployment>?op=configure``).
     ``get``: the state, for people and tests.
@@ -43,6 +45,8 @@ from shared.token_bucket import (
 )
 
 ENTITY_NAME = "openai_token_budget"
+TRANSCRIPTION_DEPLOYMENT = "whisper"
+"""The budget key of the transcription deployment (the app's default one), whose quota counts requests."""
 LOGGER = get_logger("hireflow.token_budget")
 
 bp = df.Blueprint()
@@ -56,8 +60,11 @@ def budget_entity_id(deployment: str) -> df.EntityId:
     return df.EntityId(ENTITY_NAME, deployment)
 
 
-def initial_limits() -> BudgetLimits:
-    """Return the limits a new budget starts with: the chat deployment's quota per minute (settings)."""
+def initial_limits(deployment: str = "") -> BudgetLimits:
+    """Return the limits a new budget of ``deployment`` starts with: its quota per minute (settings).
+
+    The transcription deployment's quota counts requests; every other key is a chat deployment's.
+    """
     try:
         settings = get_settings()
     except ValueError as error:
@@ -65,6 +72,10 @@ def initial_limits() -> BudgetLimits:
         # fails loudly in every activity, so the entity starts unlimited rather than failing the caller too.
         LOGGER.warning("%s: settings unreadable, the budget starts unlimited: %s", ENTITY_NAME, error)
         return BudgetLimits()
+    if deployment == TRANSCRIPTION_DEPLOYMENT:
+        return BudgetLimits(
+            requests_per_window=settings.openai_transcription_requests_per_minute, window_s=60.0
+        )
     return BudgetLimits(
         tokens_per_window=settings.openai_chat_tokens_per_minute,
         requests_per_window=settings.openai_chat_requests_per_minute,
@@ -74,7 +85,9 @@ def initial_limits() -> BudgetLimits:
 
 def _load(context: df.DurableEntityContext) -> BudgetState:
     raw = context.get_state(lambda: None)
-    return BudgetState(limits=initial_limits()) if raw is None else BudgetState.model_validate(raw)
+    if raw is not None:
+        return BudgetState.model_validate(raw)
+    return BudgetState(limits=initial_limits(context.entity_key))
 
 
 def apply_operation(context: df.DurableEntityContext) -> None:

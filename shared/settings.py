@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     openai_chat_requests_per_minute: int | None = Field(
         default=None, gt=0, validation_alias=_alias("AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE")
     )
+    # The transcription deployment's quota is in requests only (Whisper: 3 a minute by default), where its
+    # budget starts from; unset, that budget admits everything until configured.
+    openai_transcription_requests_per_minute: int | None = Field(
+        default=None, gt=0, validation_alias=_alias("AZURE_OPENAI_TRANSCRIPTION_REQUESTS_PER_MINUTE")
+    )
 
     # Document Intelligence.
     document_intelligence_endpoint: str | None = Field(
@@ -178,7 +183,12 @@ class Settings(BaseSettings):
         default=14, ge=1, le=90, validation_alias=_alias("SCHEDULING_HORIZON_DAYS")
     )
 
-    @field_validator("openai_chat_tokens_per_minute", "openai_chat_requests_per_minute", mode="before")
+    @field_validator(
+        "openai_chat_tokens_per_minute",
+        "openai_chat_requests_per_minute",
+        "openai_transcription_requests_per_minute",
+        mode="before",
+    )
     @classmethod
     def _blank_quota_is_unset(cls, value: object) -> object:
         # local.settings.json lists every key; an empty quota there means "not known", not a parse error.
