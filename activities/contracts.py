@@ -115,6 +115,28 @@ def _screen_candidate_tokens(request: ScreenCandidateInput) -> int:
     )
 
 
+TRANSCRIPTION_REQUEST_BYTES = 25 * 1024 * 1024
+"""What one transcription request may carry (the service's limit and the default of
+``AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES``): a longer chunk is sent in parts, one request each."""
+
+
+def _no_prompt_tokens(_request: TranscribeRecordingInput) -> int:
+    # A transcription deployment's quota counts requests; the audio is not charged in tokens.
+    return 0
+
+
+def _transcription_requests(request: TranscribeRecordingInput) -> int:
+    """Estimate a transcription's requests: one per chunk, more for a chunk larger than one request.
+
+    An estimate (the parts' headers and the configured limit are the activity's to know); the settle
+    replaces it with the requests the activity reports.
+    """
+    return (
+        sum(max(1, -(-(ref.size_bytes or 0) // TRANSCRIPTION_REQUEST_BYTES)) for ref in request.recordings)
+        or 1
+    )
+
+
 def _score_transcript_tokens(request: ScoreTranscriptInput) -> int:
     return estimate_prompt_tokens(
         _fixed_prompt_tokens(prompts.SCORE_TRANSCRIPT, InterviewScore) + JOB_CONTEXT_TOKENS,
@@ -153,7 +175,13 @@ SCORE_TRANSCRIPT = ActivityHandle(
 
 # Azure OpenAI transcription (activities/transcription.py)
 TRANSCRIBE_RECORDING = ActivityHandle(
-    "transcribe_recording", TranscribeRecordingInput, TranscribeRecordingOutput, TRANSCRIPTION_RETRY
+    "transcribe_recording",
+    TranscribeRecordingInput,
+    TranscribeRecordingOutput,
+    TRANSCRIPTION_RETRY,
+    prompt_tokens=_no_prompt_tokens,
+    requests=_transcription_requests,
+    budget="transcription",
 )
 
 # Reports in Blob storage (activities/reports.py)

@@ -44,7 +44,8 @@ class ActivityHandle(Generic[InputT, OutputT]):
     ``output_model`` what the orchestrator validates its result as; ``retry`` is the named policy from
     :mod:`shared.retry` every call uses. ``prompt_tokens`` is set for the OpenAI activities only: it
     estimates a call's prompt tokens from its input, so that a run with a token budget reserves them on the
-    deployment's budget before the call.
+    deployment's budget before the call; ``requests`` estimates how many requests the call makes (one when
+    unset) and ``budget`` names whose budget it reserves on: ``chat`` or ``transcription``.
     """
 
     name: str
@@ -52,6 +53,8 @@ class ActivityHandle(Generic[InputT, OutputT]):
     output_model: type[OutputT]
     retry: df.RetryOptions
     prompt_tokens: Callable[[InputT], int] | None = None
+    requests: Callable[[InputT], int] | None = None
+    budget: str = "chat"
 
     def call(self, caller: ActivityCaller, payload: InputT) -> Generator[Any, Any, OutputT]:
         """Call the activity with ``payload``; use as ``result = yield from HANDLE.call(steps, payload)``."""

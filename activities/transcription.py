@@ -9,6 +9,7 @@ one part is in memory at a time, and segment times are shifted back by the part'
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +23,19 @@ from shared.errors import ErrorCode, PermanentError
 from shared.models import BlobRef, TranscribeRecordingInput, TranscribeRecordingOutput, TranscriptRef
 from shared.settings import get_settings
 from shared.storage import blob_client, blob_properties, upload_bytes
+from shared.token_bucket import ChatUsage
 from shared.wav import InvalidWavError, WavLayout, build_wav_part, read_wav_layout
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
 
-__all__ = ["TranscriptSegment", "bp", "render_transcript", "transcribe_recording_service"]
+__all__ = [
+    "TranscribeRecordingResult",
+    "TranscriptSegment",
+    "bp",
+    "render_transcript",
+    "transcribe_recording_service",
+]
 
 bp = df.Blueprint()
 
@@ -158,8 +166,18 @@ def _transcribe_chunk(
     return segments, chunk_offset + layout.seconds_at(layout.data_size), len(plan)
 
 
-def transcribe_recording_service(request: TranscribeRecordingInput) -> TranscribeRecordingOutput:
-    """Transcribe every chunk in order into one transcript, unless an earlier execution already did."""
+class TranscribeRecordingResult(TranscribeRecordingOutput):
+    """``TranscribeRecordingOutput`` plus the requests it sent (the transcription budget settles them)."""
+
+    usage: ChatUsage | None = None
+
+
+def transcribe_recording_service(request: TranscribeRecordingInput) -> TranscribeRecordingResult:
+    """Transcribe every chunk in order into one transcript, unless an earlier execution already did.
+
+    ``usage`` counts the requests sent, one per part: none when the transcript was already complete, which
+    frees the budget's hold at once.
+    """
     settings = get_settings()
     container = settings.artifacts_container
     text_name = f"{request.instance_id}/transcript.txt"
@@ -167,7 +185,7 @@ def transcribe_recording_service(request: TranscribeRecordingInput) -> Transcrib
     existing = blob_properties(container, text_name)
     if existing is not None and (existing.metadata or {}).get("complete") == "true":
         metadata = existing.metadata or {}
-        return TranscribeRecordingOutput(
+        return TranscribeRecordingResult(
             transcript=TranscriptRef(
                 container=container,
                 name=text_name,
@@ -179,6 +197,7 @@ def transcribe_recording_service(request: TranscribeRecordingInput) -> Transcrib
                 char_count=int(metadata.get("char_count", "0")),
             ),
             parts_transcribed=int(metadata.get("parts", "0")),
+            usage=ChatUsage(requests=0),
         )
     if not request.recordings:
         raise PermanentError(ErrorCode.RECORDING_NOT_FOUND, "no recording to transcribe")
@@ -210,7 +229,7 @@ def transcribe_recording_service(request: TranscribeRecordingInput) -> Transcrib
     }
     # Written last, with its completion mark, so a crash before this point leaves nothing that looks finished.
     upload_bytes(container, text_name, data, content_type="text/plain; charset=utf-8", metadata=metadata)
-    return TranscribeRecordingOutput(
+    return TranscribeRecordingResult(
         transcript=TranscriptRef(
             container=container,
             name=text_name,
@@ -222,17 +241,18 @@ def transcribe_recording_service(request: TranscribeRecordingInput) -> Transcrib
             char_count=len(text),
         ),
         parts_transcribed=parts,
+        usage=ChatUsage(requests=parts, finished_at=time.time()),
     )
 
 
 @bp.function_name(TRANSCRIBE_RECORDING.name)
 @bp.activity_trigger(input_name="payload")
 def transcribe_recording(payload: Any) -> dict[str, Any]:
-    """Transcribe a call recording; ``TranscribeRecordingInput`` → ``TranscribeRecordingOutput``."""
+    """Transcribe a call recording; ``TranscribeRecordingInput`` → ``TranscribeRecordingResult``."""
     return run_activity(
         TRANSCRIBE_RECORDING.name,
         payload,
         TRANSCRIBE_RECORDING.input_model,
-        TRANSCRIBE_RECORDING.output_model,
+        TranscribeRecordingResult,
         transcribe_recording_service,
     )

@@ -31,6 +31,10 @@ Token budget (orchestration versioning)
     choice is made once per instance from ``context.version`` (``shared.decisions.uses_token_budget``),
     never from anything that could change while it runs. Retire the old path once no unversioned instance
     is left running (and its committed replay histories with it).
+    From version 2.1 the transcription also reserves its requests (one per part it will send) on the
+    transcription deployment's budget (key ``whisper``, a quota in requests only: Whisper's is 3 a minute
+    by default) and settles the requests it sent; 2.0 instances replay without those actions
+    (``shared.decisions.uses_transcription_budget``).
 Idempotency
     The instance id derives from job id + resume blob (:mod:`orchestrators.identity`), so re-fired triggers
     find this instance. Activities key their side effects by this instance id; the interview runs as the
@@ -67,8 +71,8 @@ from orchestrators.steps import (
     require,
     wait_for_events,
 )
-from orchestrators.token_budget import budget_entity_id
-from shared.decisions import uses_token_budget
+from orchestrators.token_budget import TRANSCRIPTION_DEPLOYMENT, budget_entity_id
+from shared.decisions import uses_token_budget, uses_transcription_budget
 from shared.errors import ErrorCode, FailureInfo
 from shared.models import (
     BlobRef,
@@ -147,7 +151,13 @@ class _CandidateRun:
         self.interview_incomplete_reason: str | None = None
         # Fixed for the instance's whole life: see "Token budget" in the module doc.
         budgeted = uses_token_budget(context.version)
-        self.steps = StepRunner(context, self.inbox, budget_entity_id(CHAT_DEPLOYMENT) if budgeted else None)
+        transcription_budgeted = uses_transcription_budget(context.version)
+        self.steps = StepRunner(
+            context,
+            self.inbox,
+            budget_entity_id(CHAT_DEPLOYMENT) if budgeted else None,
+            budget_entity_id(TRANSCRIPTION_DEPLOYMENT) if transcription_budgeted else None,
+        )
 
     def execute(self) -> Generator[Any, Any, CandidateReport]:
         job_id = self.input.job_id

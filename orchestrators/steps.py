@@ -92,8 +92,9 @@ class StepRunner:
     """Runs activity handles for one orchestrator execution (``yield from HANDLE.call(steps, payload)``).
 
     It holds what every call of the execution shares: the context, the event inbox whose fresh waits ride
-    along with each task, and the token budget the OpenAI handles reserve on (``None``: no budget, as for
-    instances started before budgets existed). Each call is one ``call_activity_with_retry`` with the
+    along with each task, and the budgets the OpenAI handles reserve on: ``token_budget`` for the chat
+    deployment, ``transcription_budget`` for the transcription one (``None``: no budget, as for instances
+    started before that budget existed). Each call is one ``call_activity_with_retry`` with the
     handle's name, retry policy and ``payload.model_dump(mode="json")``, so the actions are the ones the
     histories of running instances recorded.
     """
@@ -101,6 +102,7 @@ class StepRunner:
     context: df.DurableOrchestrationContext
     inbox: EventInbox | None = None
     token_budget: df.EntityId | None = None
+    transcription_budget: df.EntityId | None = None
 
     def call_activity(self, handle: ActivityHandle[InputT, OutputT], payload: InputT) -> Step[OutputT]:
         """Call ``handle``'s activity with its retry policy and return its validated output.
@@ -108,15 +110,21 @@ class StepRunner:
         Raises :class:`StepFailedError` when the activity returned a typed failure (permanent: never
         retried) or still raised after its last retry (transient faults that did not heal).
         """
-        if self.token_budget is not None and handle.prompt_tokens is not None:
+        budget = self._budget_for(handle)
+        if budget is not None and handle.prompt_tokens is not None:
             prompt_tokens = handle.prompt_tokens(payload)
-            return (yield from self._call_budgeted(handle, payload, self.token_budget, prompt_tokens))
+            return (yield from self._call_budgeted(handle, payload, budget, prompt_tokens))
         task = self._schedule(handle, payload)
         try:
             raw = yield from await_task(self.context, self.inbox, task)
         except Exception as error:  # the SDK raises a bare Exception for a task that failed all its attempts
             raise StepFailedError(handle.name, failure_from_task_error(handle.name, error)) from error
         return _checked_output(handle, raw)
+
+    def _budget_for(self, handle: ActivityHandle[InputT, OutputT]) -> df.EntityId | None:
+        if handle.prompt_tokens is None:
+            return None
+        return self.transcription_budget if handle.budget == "transcription" else self.token_budget
 
     def _schedule(self, handle: ActivityHandle[InputT, OutputT], payload: InputT) -> Any:
         return self.context.call_activity_with_retry(
@@ -135,8 +143,9 @@ class StepRunner:
         The settle is a one-way signal (nothing to wait for). A step that failed settles with unknown usage,
         which keeps its estimate in the window for one more window: its calls, if any, were charged.
         """
+        requests = handle.requests(payload) if handle.requests is not None else 1
         reservation_id = yield from reserve_tokens(
-            self.context, budget, prompt_tokens, kind=handle.name, inbox=self.inbox
+            self.context, budget, prompt_tokens, kind=handle.name, inbox=self.inbox, requests=requests
         )
         task = self._schedule(handle, payload)
         try:
@@ -174,14 +183,17 @@ def reserve_tokens(
     *,
     kind: str = "",
     inbox: EventInbox | None = None,
+    requests: int = 1,
 ) -> Generator[Any, Any, str]:
-    """Wait until the ``budget`` entity grants room for one request; returns the reservation id.
+    """Wait until the ``budget`` entity grants room for ``requests`` requests; returns the reservation id.
 
     Each refusal says how long to wait: a durable timer, then the entity is asked again. The id comes from
     ``context.new_uuid()``, the same on every replay, so a reservation is never taken twice. ``kind`` (the
     activity) lets the entity correct the estimate by what the last request of that kind was charged.
     """
-    reservation = ReserveRequest(id=context.new_uuid(), prompt_tokens=prompt_tokens, kind=kind)
+    reservation = ReserveRequest(
+        id=context.new_uuid(), prompt_tokens=prompt_tokens, requests=max(1, requests), kind=kind
+    )
     while True:
         task = context.call_entity(budget, "reserve", reservation.model_dump(mode="json"))
         grant = parse_model(Grant, (yield from await_task(context, inbox, task)))

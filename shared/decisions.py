@@ -27,6 +27,7 @@ __all__ = [
     "CHARS_PER_TOKEN_FLOOR",
     "STAGE_PROGRESS",
     "TOKEN_BUDGET_VERSION",
+    "TRANSCRIPTION_BUDGET_VERSION",
     "Booking",
     "BusinessHours",
     "call_retry_delay",
@@ -38,6 +39,7 @@ __all__ = [
     "screening_decision",
     "stage_progress",
     "uses_token_budget",
+    "uses_transcription_budget",
     "zone",
 ]
 
@@ -280,7 +282,9 @@ def plan_wav_split(
 # Token budget: which instances use it, and what a prompt will cost before it is rendered
 
 TOKEN_BUDGET_VERSION = (2, 0)
-"""The first ``candidate_pipeline`` version whose OpenAI calls go through the shared token budget."""
+"""The first ``candidate_pipeline`` version whose chat calls go through the shared token budget."""
+TRANSCRIPTION_BUDGET_VERSION = (2, 1)
+"""The first version whose transcription also reserves its requests on its deployment's budget."""
 
 CHARS_PER_TOKEN_FLOOR = 3
 """Characters per o200k token, rounded down: text not yet counted is estimated high rather than low (a low
@@ -288,17 +292,27 @@ estimate lets the budget grant what the service then refuses; a high one only ho
 
 
 def uses_token_budget(version: str | None) -> bool:
-    """Whether an instance of this orchestration ``version`` reserves its OpenAI tokens first.
+    """Whether an instance of this orchestration ``version`` reserves its chat tokens first.
 
     Instances started before versions existed carry an empty version and keep the path they began on.
     """
+    return _version_at_least(version, TOKEN_BUDGET_VERSION)
+
+
+def uses_transcription_budget(version: str | None) -> bool:
+    """Whether an instance of this ``version`` reserves its transcription requests first (2.1 and later)."""
+    return _version_at_least(version, TRANSCRIPTION_BUDGET_VERSION)
+
+
+def _version_at_least(version: str | None, minimum: tuple[int, ...]) -> bool:
+    # An empty or unreadable version is an instance from before versions: it never takes a newer path.
     parts = (version or "").strip().split(".")
     try:
         numbers = tuple(int(part) for part in parts)
     except ValueError:
         return False
-    padded = numbers + (0,) * (len(TOKEN_BUDGET_VERSION) - len(numbers))
-    return padded >= TOKEN_BUDGET_VERSION
+    padded = numbers + (0,) * (len(minimum) - len(numbers))
+    return padded >= minimum
 
 
 def estimate_prompt_tokens(

@@ -157,13 +157,16 @@ def test_recording_is_streamed_into_blob_in_ranges_once(
     assert "Interviewer:" in text
     assert "Candidate:" in text
     configure(AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES=str(max(70_000, out.total_bytes // 3)))
-    split = TranscribeRecordingOutput.model_validate(
-        transcribe_recording(
-            {"instance_id": "rec-split", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
-        )
+    served_before_split = served(emulators, "openai")
+    split_result = transcribe_recording(
+        {"instance_id": "rec-split", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
     )
+    split = TranscribeRecordingOutput.model_validate(split_result)
     assert split.failure is None
     assert split.parts_transcribed >= 3
+    # The requests it reports (what the transcription budget settles with) are the requests the service saw.
+    assert split_result["usage"]["requests"] == split.parts_transcribed
+    assert served(emulators, "openai") - served_before_split == split.parts_transcribed
     assert split.transcript is not None
     assert split.transcript.duration_seconds == pytest.approx(whole.transcript.duration_seconds, abs=0.05)
     split_text = download_text(split.transcript)
@@ -177,14 +180,14 @@ def test_recording_is_streamed_into_blob_in_ranges_once(
         assert mine["end"] == pytest.approx(reference["end"], abs=0.1)
     # A repeated execution finds the finished transcript and asks the model nothing.
     before = served(emulators, "openai")
-    again = TranscribeRecordingOutput.model_validate(
-        transcribe_recording(
-            {"instance_id": "rec-split", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
-        )
+    again_result = transcribe_recording(
+        {"instance_id": "rec-split", "recordings": [c.model_dump(mode="json") for c in out.chunks]}
     )
+    again = TranscribeRecordingOutput.model_validate(again_result)
     assert again.transcript == split.transcript
     assert again.parts_transcribed == split.parts_transcribed
     assert served(emulators, "openai") == before
+    assert again_result["usage"]["requests"] == 0  # nothing sent: the budget's hold is freed at once
 
 
 def _span(request: BlobRequest) -> tuple[int, int]:

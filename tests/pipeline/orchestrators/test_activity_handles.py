@@ -26,6 +26,7 @@ from activities.contracts import (
     PARSE_CANDIDATE_PROFILE,
     SCORE_TRANSCRIPT,
     SCREEN_CANDIDATE,
+    TRANSCRIBE_RECORDING,
 )
 from activities.handles import ActivityHandle
 from orchestrators.steps import EventInbox, StepRunner
@@ -274,9 +275,34 @@ def test_a_budgeted_handle_call_reserves_what_call_budgeted_step_reserved(name: 
     assert reserve["kind"] == name
 
 
-def test_only_the_openai_handles_reserve_tokens() -> None:
-    budgeted = {handle.name for handle in ALL_HANDLES if handle.prompt_tokens is not None}
-    assert budgeted == {PARSE_CANDIDATE_PROFILE.name, SCREEN_CANDIDATE.name, SCORE_TRANSCRIPT.name}
+def test_only_the_openai_handles_reserve_on_a_budget_and_each_names_its_own() -> None:
+    budgeted = {handle.name: handle.budget for handle in ALL_HANDLES if handle.prompt_tokens is not None}
+    assert budgeted == {
+        PARSE_CANDIDATE_PROFILE.name: "chat",
+        SCREEN_CANDIDATE.name: "chat",
+        SCORE_TRANSCRIPT.name: "chat",
+        TRANSCRIBE_RECORDING.name: "transcription",
+    }
+
+
+def test_a_transcription_reserves_a_request_per_part_it_will_send() -> None:
+    assert TRANSCRIBE_RECORDING.requests is not None
+    assert TRANSCRIBE_RECORDING.prompt_tokens is not None
+    mib = 1024 * 1024
+
+    def needs(*sizes: int | None) -> int:
+        refs = [BlobRef(container="recordings", name=f"r{n}.wav", size_bytes=s) for n, s in enumerate(sizes)]
+        payload = TranscribeRecordingInput(instance_id=INSTANCE_ID, recordings=refs)
+        assert TRANSCRIBE_RECORDING.prompt_tokens is not None
+        assert TRANSCRIBE_RECORDING.prompt_tokens(payload) == 0  # the quota counts requests only
+        assert TRANSCRIBE_RECORDING.requests is not None
+        return TRANSCRIBE_RECORDING.requests(payload)
+
+    assert needs(1 * mib) == 1
+    assert needs(None, 3 * mib) == 2  # a size not known is one request
+    assert needs(25 * mib) == 1
+    assert needs(25 * mib + 1, 60 * mib) == 2 + 3
+    assert needs() == 1
 
 
 def test_a_bare_blob_reference_is_estimated_by_its_size() -> None:

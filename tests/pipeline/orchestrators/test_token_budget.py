@@ -1,4 +1,5 @@
 """candidate_pipeline 2.0 reserves OpenAI tokens on the deployment's budget entity; older instances do not.
+From 2.1 the transcription reserves its requests on the transcription deployment's budget too.
 
 The engine runs the real app (entity included) with fake activities and skipped time. The entity's clock is
 a fake that moves only when the test says, or by a fixed step each time it is read, so waits are exact and
@@ -16,13 +17,14 @@ from devhost.testing import DurableTestHost
 from orchestrators import token_budget
 from orchestrators.candidate_pipeline import CHAT_DEPLOYMENT
 from orchestrators.identity import candidate_instance_id
-from orchestrators.token_budget import ENTITY_NAME
+from orchestrators.token_budget import ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT
 from shared.token_bucket import DEFAULT_MAX_OUTPUT_TOKENS
 from tests.pipeline.orchestrators.conftest import JOB_ID, pipeline_input
 from tests.pipeline.orchestrators.fakes import PROFILE, PipelineFakes
 
 AI_STEPS = ("parse_candidate_profile", "screen_candidate", "score_transcript")
 BUDGETED_VERSION = "2.0"
+TRANSCRIPTION_BUDGETED_VERSION = "2.1"
 
 
 class SteppingClock:
@@ -192,3 +194,108 @@ def test_a_new_budget_starts_from_the_deployments_quota_in_the_settings(
         reset_settings()
 
     assert limits == {"tokens_per_window": 30_000, "requests_per_window": 180, "window_s": 60.0}
+
+
+def _transcribed(parts: int, finished_at: float) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def fake(payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "transcript": {"container": "artifacts", "name": f"{payload['instance_id']}/transcript.txt"},
+            "parts_transcribed": parts,
+            "usage": {"requests": parts, "tokens": 0, "finished_at": finished_at},
+        }
+
+    return fake
+
+
+def test_version_2_1_reserves_the_transcriptions_requests_on_its_own_budget(
+    make_host: Callable[[PipelineFakes, str], DurableTestHost], clock: SteppingClock
+) -> None:
+    fakes = PipelineFakes()
+    fakes.overrides["transcribe_recording"] = _transcribed(2, clock.now)
+    host = make_host(fakes, TRANSCRIPTION_BUDGETED_VERSION)
+    instance_id = start(host)
+
+    result = host.run_until_complete(instance_id)
+
+    assert result.runtime_status == "Completed", result.output
+    assert host.entity_state(ENTITY_NAME, CHAT_DEPLOYMENT)["granted"] == len(AI_STEPS)
+    whisper = host.entity_state(ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT)
+    assert (whisper["granted"], whisper["deferred"]) == (1, 0)
+    [hold] = whisper["holds"]
+    # Reserved as one request (one chunk of unknown size), settled with the two parts the activity sent.
+    assert (hold["settled"], hold["requests"], hold["tokens"], hold["kind"]) == (
+        True,
+        2,
+        0,
+        "transcribe_recording",
+    )
+
+
+def test_version_2_0_instances_transcribe_without_the_transcription_budget(
+    make_host: Callable[[PipelineFakes, str], DurableTestHost], clock: SteppingClock
+) -> None:
+    host = make_host(PipelineFakes(), BUDGETED_VERSION)
+    instance_id = start(host)
+
+    result = host.run_until_complete(instance_id)
+
+    assert result.runtime_status == "Completed", result.output
+    assert host.entity_state(ENTITY_NAME, CHAT_DEPLOYMENT)["granted"] == len(AI_STEPS)
+    assert host.entity_state(ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT) is None
+
+
+def test_a_transcription_waits_for_room_in_the_request_quota(
+    make_host: Callable[[PipelineFakes, str], DurableTestHost], clock: SteppingClock
+) -> None:
+    fakes = PipelineFakes()
+    host = make_host(fakes, TRANSCRIPTION_BUDGETED_VERSION)
+    # Whisper's default quota is three requests a minute; a ten-second window keeps the skipped waits few.
+    window_s = 10.0
+    # Three requests already spent by others a moment ago fill the window.
+    host.signal_entity(
+        ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT, "configure", {"requests_per_window": 3, "window_s": window_s}
+    )
+    for number in range(3):
+        host.signal_entity(
+            ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT, "reserve", {"id": f"other-{number}", "prompt_tokens": 0}
+        )
+    host.run_until_idle()
+    clock.step = 1.0
+
+    instance_id = start(host)
+    result = host.run_until_complete(instance_id)
+
+    assert result.runtime_status == "Completed", result.output
+    whisper = host.entity_state(ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT)
+    assert whisper["deferred"] >= 1
+    assert whisper["granted"] == 3 + 1
+    assert fakes.calls["transcribe_recording"] == 1
+    # Granted only once the others' requests had left the window they were admitted in.
+    assert clock.now >= 1_000_000.0 + window_s
+
+
+def test_the_transcription_budget_starts_from_its_request_quota_in_the_settings(
+    make_host: Callable[[PipelineFakes, str], DurableTestHost],
+    clock: SteppingClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shared.settings import reset_settings
+
+    monkeypatch.setenv("HIREFLOW_PROFILE", "local")
+    monkeypatch.setenv("AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE", "30000")
+    monkeypatch.setenv("AZURE_OPENAI_TRANSCRIPTION_REQUESTS_PER_MINUTE", "3")
+    reset_settings()
+    try:
+        host = make_host(PipelineFakes(), TRANSCRIPTION_BUDGETED_VERSION)
+        host.signal_entity(
+            ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT, "reserve", {"id": "one", "prompt_tokens": 0}
+        )
+        host.run_until_idle()
+
+        limits = host.entity_state(ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT)["limits"]
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+    # Requests only: the chat deployment's token quota is not the transcription deployment's.
+    assert limits == {"tokens_per_window": None, "requests_per_window": 3, "window_s": 60.0}

@@ -78,12 +78,13 @@ def test_the_registered_function_validates_with_the_handle_models(
 
 
 def test_openai_results_extend_the_output_models_their_handles_promise() -> None:
-    from activities import openai_structured
+    from activities import openai_structured, transcription
 
     results = {
         "parse_candidate_profile": openai_structured.ParseCandidateProfileResult,
         "screen_candidate": openai_structured.ScreenCandidateResult,
         "score_transcript": openai_structured.ScoreTranscriptResult,
+        "transcribe_recording": transcription.TranscribeRecordingResult,
     }
     budgeted = {handle.name: handle for handle in ALL_HANDLES if handle.prompt_tokens is not None}
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from shared.decisions import estimate_prompt_tokens, uses_token_budget
+from shared.decisions import estimate_prompt_tokens, uses_token_budget, uses_transcription_budget
 from shared.token_bucket import (
     MIN_WAIT_S,
     UNSETTLED_LEASE_WINDOWS,
@@ -193,6 +193,17 @@ def test_only_versioned_instances_use_the_budget() -> None:
     assert uses_token_budget("2.0")
     assert uses_token_budget("2")
     assert uses_token_budget("10.1")
+
+
+def test_only_version_2_1_and_later_budget_their_transcription() -> None:
+    assert not uses_transcription_budget(None)
+    assert not uses_transcription_budget("")
+    assert not uses_transcription_budget("2")
+    assert not uses_transcription_budget("2.0")
+    assert not uses_transcription_budget("2.x")
+    assert uses_transcription_budget("2.1")
+    assert uses_transcription_budget("2.10")
+    assert uses_transcription_budget("3")
 
 
 def test_prompt_estimates_count_blob_text_high_and_respect_the_cap() -> None:
