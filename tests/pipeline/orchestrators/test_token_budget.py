@@ -172,26 +172,41 @@ def test_a_failed_step_settles_with_unknown_usage(
     assert fakes.calls["score_transcript"] == 0
 
 
+def _limits_of_a_new_budget(
+    make_host: Callable[[PipelineFakes, str], DurableTestHost],
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, str],
+    deployment: str,
+) -> dict[str, Any]:
+    """The limits the budget of ``deployment`` takes on its first operation, with ``settings`` in force."""
+    from shared.settings import reset_settings
+
+    monkeypatch.setenv("HIREFLOW_PROFILE", "local")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    try:
+        host = make_host(PipelineFakes(), TRANSCRIPTION_BUDGETED_VERSION)
+        host.signal_entity(ENTITY_NAME, deployment, "reserve", {"id": "first", "prompt_tokens": 100})
+        host.run_until_idle()
+        limits: dict[str, Any] = host.entity_state(ENTITY_NAME, deployment)["limits"]
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    return limits
+
+
 def test_a_new_budget_starts_from_the_deployments_quota_in_the_settings(
     make_host: Callable[[PipelineFakes, str], DurableTestHost],
     clock: SteppingClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shared.settings import reset_settings
+    settings = {
+        "AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE": "30000",
+        "AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE": "180",
+    }
 
-    monkeypatch.setenv("HIREFLOW_PROFILE", "local")
-    monkeypatch.setenv("AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE", "30000")
-    monkeypatch.setenv("AZURE_OPENAI_CHAT_REQUESTS_PER_MINUTE", "180")
-    reset_settings()
-    try:
-        host = make_host(PipelineFakes(), BUDGETED_VERSION)
-        host.signal_entity(ENTITY_NAME, CHAT_DEPLOYMENT, "reserve", {"id": "first", "prompt_tokens": 100})
-        host.run_until_idle()
-
-        limits = host.entity_state(ENTITY_NAME, CHAT_DEPLOYMENT)["limits"]
-    finally:
-        monkeypatch.undo()
-        reset_settings()
+    limits = _limits_of_a_new_budget(make_host, monkeypatch, settings, CHAT_DEPLOYMENT)
 
     assert limits == {"tokens_per_window": 30_000, "requests_per_window": 180, "window_s": 60.0}
 
@@ -279,23 +294,12 @@ def test_the_transcription_budget_starts_from_its_request_quota_in_the_settings(
     clock: SteppingClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shared.settings import reset_settings
+    settings = {
+        "AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE": "30000",
+        "AZURE_OPENAI_TRANSCRIPTION_REQUESTS_PER_MINUTE": "3",
+    }
 
-    monkeypatch.setenv("HIREFLOW_PROFILE", "local")
-    monkeypatch.setenv("AZURE_OPENAI_CHAT_TOKENS_PER_MINUTE", "30000")
-    monkeypatch.setenv("AZURE_OPENAI_TRANSCRIPTION_REQUESTS_PER_MINUTE", "3")
-    reset_settings()
-    try:
-        host = make_host(PipelineFakes(), TRANSCRIPTION_BUDGETED_VERSION)
-        host.signal_entity(
-            ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT, "reserve", {"id": "one", "prompt_tokens": 0}
-        )
-        host.run_until_idle()
-
-        limits = host.entity_state(ENTITY_NAME, TRANSCRIPTION_DEPLOYMENT)["limits"]
-    finally:
-        monkeypatch.undo()
-        reset_settings()
+    limits = _limits_of_a_new_budget(make_host, monkeypatch, settings, TRANSCRIPTION_DEPLOYMENT)
 
     # Requests only: the chat deployment's token quota is not the transcription deployment's.
     assert limits == {"tokens_per_window": None, "requests_per_window": 3, "window_s": 60.0}
