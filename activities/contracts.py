@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from activities.handles import ActivityHandle
 from shared import prompts
-from shared.decisions import estimate_prompt_tokens
+from shared.decisions import TRANSCRIPTION_REQUEST_MAX_BYTES, estimate_prompt_tokens
 from shared.models import (
     BlobRef,
     CandidateProfile,
@@ -115,11 +115,6 @@ def _screen_candidate_tokens(request: ScreenCandidateInput) -> int:
     )
 
 
-TRANSCRIPTION_REQUEST_BYTES = 25 * 1024 * 1024
-"""What one transcription request may carry (the service's limit and the default of
-``AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES``): a longer chunk is sent in parts, one request each."""
-
-
 def _no_prompt_tokens(_request: TranscribeRecordingInput) -> int:
     # A transcription deployment's quota counts requests; the audio is not charged in tokens.
     return 0
@@ -132,7 +127,9 @@ def _transcription_requests(request: TranscribeRecordingInput) -> int:
     replaces it with the requests the activity reports.
     """
     return (
-        sum(max(1, -(-(ref.size_bytes or 0) // TRANSCRIPTION_REQUEST_BYTES)) for ref in request.recordings)
+        sum(
+            max(1, -(-(ref.size_bytes or 0) // TRANSCRIPTION_REQUEST_MAX_BYTES)) for ref in request.recordings
+        )
         or 1
     )
 

@@ -28,6 +28,7 @@ __all__ = [
     "STAGE_PROGRESS",
     "TOKEN_BUDGET_VERSION",
     "TRANSCRIPTION_BUDGET_VERSION",
+    "TRANSCRIPTION_REQUEST_MAX_BYTES",
     "Booking",
     "BusinessHours",
     "call_retry_delay",
@@ -253,6 +254,11 @@ def outcome_counts(reports: Iterable[CandidateReport]) -> dict[str, int]:
 
 # ----------------------------------------------------------------------------------------------------
 # Audio splitting
+
+TRANSCRIPTION_REQUEST_MAX_BYTES = 25 * 1024 * 1024
+"""What one Azure OpenAI transcription request may carry: the default of
+``AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES`` and what the transcription budget's estimate assumes (a longer chunk
+is sent in parts, one request each)."""
 
 
 def plan_wav_split(

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.decisions import TRANSCRIPTION_REQUEST_MAX_BYTES
+
 __all__ = [
     "ACS_OPENID_CONFIGURATION_PATH",
     "ACS_OPENID_CONFIGURATION_URL",
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
         default="whisper", validation_alias=_alias("AZURE_OPENAI_TRANSCRIPTION_DEPLOYMENT")
     )
     openai_transcription_max_bytes: int = Field(
-        default=25 * 1024 * 1024,
+        default=TRANSCRIPTION_REQUEST_MAX_BYTES,
         gt=64 * 1024,
         validation_alias=_alias("AZURE_OPENAI_TRANSCRIPTION_MAX_BYTES"),
     )
