@@ -173,30 +173,41 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def get_json(url: str, headers: dict[str, str] | None = None, *, timeout: float = 10) -> Any:
+    """GET ``url`` and return its JSON body (an HTTP error status raises ``urllib.error.HTTPError``)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
+        return json.loads(answer.read())
+
+
+def post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    """POST ``body`` as JSON to ``url`` and read the answer."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
+
+
 def emulator_stats(stack: LocalStack) -> dict[str, Any]:
     """The emulators' ``/admin/stats``."""
-    with urllib.request.urlopen(f"{stack.emulators_url}/admin/stats", timeout=10) as answer:
-        stats: dict[str, Any] = json.loads(answer.read())
+    stats: dict[str, Any] = get_json(f"{stack.emulators_url}/admin/stats")
     return stats
 
 
 def devhost_function_seconds(stack: LocalStack) -> float:
     """Seconds devhost has run the app's functions so far, overlapping ones once (``/admin/stats``)."""
     headers = {"x-functions-key": stack.master_key} if stack.master_key else {}
-    request = urllib.request.Request(f"{stack.api_url}/admin/stats", headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        stats: dict[str, Any] = json.loads(answer.read())
-    return float(stats["functions"]["busy_s"])
+    return float(get_json(f"{stack.api_url}/admin/stats", headers)["functions"]["busy_s"])
 
 
 def orchestration_status(stack: LocalStack, instance_id: str) -> str:
     """The runtime status of one orchestration, read through the Durable HTTP API."""
-    request = urllib.request.Request(
-        f"{stack.api_url}/runtime/webhooks/durabletask/instances/{instance_id}?showInput=false",
-        headers=stack.durable_api_headers(),
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return str(json.loads(answer.read())["runtimeStatus"])
+    url = f"{stack.api_url}/runtime/webhooks/durabletask/instances/{instance_id}?showInput=false"
+    return str(get_json(url, stack.durable_api_headers())["runtimeStatus"])
 
 
 def emulator_seconds(stats: dict[str, Any]) -> float:
@@ -206,17 +217,10 @@ def emulator_seconds(stats: dict[str, Any]) -> float:
 
 def set_openai_limits(stack: LocalStack, tokens_per_window: int | None) -> None:
     """Change the chat deployment's token quota at run time (its window restarts empty)."""
-    body = json.dumps(
-        {"deployment": CHAT_DEPLOYMENT, "requests_per_minute": None, "tokens_per_minute": tokens_per_window}
-    ).encode()
-    request = urllib.request.Request(
+    post_json(
         f"{stack.emulators_url}/admin/openai/limits",
-        data=body,
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        {"deployment": CHAT_DEPLOYMENT, "requests_per_minute": None, "tokens_per_minute": tokens_per_window},
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        answer.read()
 
 
 def configure_token_budget(stack: LocalStack, tokens_per_window: int | None, window_s: float) -> None:
@@ -225,26 +229,18 @@ def configure_token_budget(stack: LocalStack, tokens_per_window: int | None, win
     The budget (the ``openai_token_budget`` entity, one per deployment) is signalled through the Durable
     HTTP API; it reserves each OpenAI call's estimate against this quota before the call is made.
     """
-    body = json.dumps({"tokens_per_window": tokens_per_window, "window_s": window_s}).encode()
-    request = urllib.request.Request(
+    post_json(
         f"{stack.api_url}/runtime/webhooks/durabletask/entities/{BUDGET_ENTITY}/{CHAT_DEPLOYMENT}?op=configure",
-        data=body,
-        headers={"Content-Type": "application/json", **stack.durable_api_headers()},
-        method="POST",
+        {"tokens_per_window": tokens_per_window, "window_s": window_s},
+        stack.durable_api_headers(),
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        answer.read()
 
 
 def token_budget_state(stack: LocalStack) -> dict[str, Any]:
     """The chat deployment's budget entity state (empty before its first operation)."""
-    request = urllib.request.Request(
-        f"{stack.api_url}/runtime/webhooks/durabletask/entities/{BUDGET_ENTITY}/{CHAT_DEPLOYMENT}",
-        headers=stack.durable_api_headers(),
-    )
+    url = f"{stack.api_url}/runtime/webhooks/durabletask/entities/{BUDGET_ENTITY}/{CHAT_DEPLOYMENT}"
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            state = json.loads(answer.read())
+        state = get_json(url, stack.durable_api_headers())
     except urllib.error.HTTPError as error:
         if error.code == 404:
             return {}
@@ -572,9 +568,7 @@ def incomplete_interviews(stack: LocalStack, candidate_ids: Sequence[str]) -> li
             f"{stack.api_url}/runtime/webhooks/durabletask/instances/{candidate_id}.interview"
             "?showHistory=true&showHistoryOutput=true"
         )
-        request = urllib.request.Request(url, headers=stack.durable_api_headers())
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            status = json.loads(answer.read())
+        status = get_json(url, stack.durable_api_headers(), timeout=30)
         for event in status.get("historyEvents") or status.get("history") or []:
             if event.get("Name") == "CallEnded" and "interview_incomplete" in json.dumps(event):
                 cut_short.append(candidate_id)
