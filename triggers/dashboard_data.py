@@ -12,7 +12,6 @@ event by ``TaskScheduledId``) and Azure's status API (completions carrying ``Sch
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -259,8 +258,8 @@ def _error_text(event: dict[str, Any]) -> str:
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _entity_request(event: dict[str, Any]) -> tuple[str, str, str | None, bool] | None:
-    """Read an ``EventSent`` to a Durable Entity: (step name, operation, request id, is a signal).
+def _entity_request(event: dict[str, Any]) -> tuple[str, str | None, bool] | None:
+    """Read an ``EventSent`` to a Durable Entity: (step name, request id, is a signal).
 
     An entity's instance id is ``@name@key``; the message (``Input``) carries the operation, the request id
     its response will be raised under, and whether it is a one-way signal. None for any other ``EventSent``.
@@ -269,17 +268,12 @@ def _entity_request(event: dict[str, Any]) -> tuple[str, str, str | None, bool] 
     if not target.startswith("@"):
         return None
     entity, _, key = target[1:].partition("@")
-    message: Any = event.get("Input")
-    if isinstance(message, str):
-        try:
-            message = json.loads(message)
-        except ValueError:
-            message = None
+    message = as_json_value(event.get("Input"))
     message = message if isinstance(message, dict) else {}
     operation = str(message.get("op") or event.get("Name") or "operation")
     request_id = message.get("id")
     name = f"{entity}.{operation}" + (f" ({key})" if key else "")
-    return name, operation, str(request_id) if request_id else None, bool(message.get("signal"))
+    return name, str(request_id) if request_id else None, bool(message.get("signal"))
 
 
 def _is_entity_response(name: str) -> bool:
@@ -367,7 +361,7 @@ def build_timeline(history: list[dict[str, Any]]) -> list[TimelineStep]:
             step.ended = stamp
             step.state = "fired"
         elif kind == "EventSent" and (request := _entity_request(event)) is not None:
-            name, _, request_id, signal = request
+            name, request_id, signal = request
             step = TimelineStep("entity", name, stamp, stamp if signal else None)
             step.state = "signalled" if signal else "running"
             steps.append(step)
