@@ -58,6 +58,7 @@ from shared.acs_auth import (
 from shared.logging import get_logger
 from shared.memo import BoundedMemo
 from shared.models import INTERVIEW_INCOMPLETE_PREFIX, CallConnected, CallEnded, CallFailed, EventName
+from shared.retry import retry_after_seconds as requested_wait_seconds
 from shared.storage import (
     interview_incomplete_reason,
     question_flow_stages,
@@ -173,22 +174,15 @@ def is_transient_acs_error(error: BaseException) -> bool:
 
 
 def retry_after_seconds(error: BaseException) -> float | None:
-    """Return the wait an ACS error response asks for (``retry-after-ms`` or ``Retry-After``), if any."""
-    response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
+    """Return the wait an ACS error response asks for, at most ``FLOW_MAX_RETRY_AFTER_S``, if any.
+
+    The headers are read as every in-attempt retry reads them (``shared.retry``); a negative wait, or an
+    HTTP date, leaves the flow to its own backoff.
+    """
+    seconds = requested_wait_seconds(error)
+    if seconds is None or seconds < 0:
         return None
-    for name, scale in (("retry-after-ms", 0.001), ("Retry-After", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) * scale
-        except ValueError:
-            continue  # an HTTP date: fall back to our own backoff
-        if seconds >= 0:
-            return min(seconds, FLOW_MAX_RETRY_AFTER_S)
-    return None
+    return min(seconds, FLOW_MAX_RETRY_AFTER_S)
 
 
 async def with_transient_retries(what: str, operation: Callable[[], T]) -> T:
