@@ -38,7 +38,7 @@ from shared.models import (
     TranscriptRef,
 )
 from triggers.durable import instance_status, query_instances
-from triggers.views import InstanceSnapshot, candidate_view, intake_of, screening_view
+from triggers.views import INTERVIEW_STAGES, InstanceSnapshot, candidate_view, intake_of, screening_view
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -158,17 +158,7 @@ def _custom_stage(snapshot: InstanceSnapshot) -> str | None:
     return str(custom.get("stage")) if isinstance(custom, dict) and custom.get("stage") else None
 
 
-_INTERVIEW_STAGE_VALUES = frozenset(
-    stage.value
-    for stage in (
-        Stage.SCHEDULING,
-        Stage.WAITING_FOR_SLOT,
-        Stage.CALLING,
-        Stage.IN_CALL,
-        Stage.AWAITING_RECORDING,
-        Stage.FETCHING_RECORDING,
-    )
-)
+_INTERVIEW_STAGE_VALUES = frozenset(stage.value for stage in INTERVIEW_STAGES)
 
 
 def filter_rows(rows: list[CandidateRow], *, stage: str | None, outcome: str | None) -> list[CandidateRow]:
