@@ -55,6 +55,7 @@ from shared.acs_auth import (
     callback_token_matches,
     callback_validator,
 )
+from shared.json_limits import json_nesting_depth
 from shared.logging import get_logger
 from shared.memo import BoundedMemo
 from shared.models import INTERVIEW_INCOMPLETE_PREFIX, CallConnected, CallEnded, CallFailed, EventName
@@ -488,33 +489,6 @@ def _parse_float(text: str) -> float:
     return float(_bounded_number(text))
 
 
-def _nesting_depth(raw: str) -> int:
-    """Return the deepest nesting of arrays and objects, skipping string contents (a linear scan)."""
-    if raw.count("[") + raw.count("{") <= MAX_NESTING:
-        return 0  # cannot nest deeper than the limit: skip the scan
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_NESTING:
-                    return deepest
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def parse_callback_body(body: bytes) -> list[Any]:
     """Parse a callback body into its list of events, or raise :class:`BadCallbackBodyError`."""
     if len(body) > MAX_BODY_BYTES:
@@ -523,7 +497,9 @@ def parse_callback_body(body: bytes) -> list[Any]:
         raw = body.decode("utf-8") if body else "[]"
     except UnicodeDecodeError as error:
         raise BadCallbackBodyError("the body is not UTF-8 text") from error
-    if _nesting_depth(raw) > MAX_NESTING:
+    # Fewer opening brackets than the limit cannot nest past it: most bodies skip the scan.
+    brackets = body.count(b"[") + body.count(b"{")
+    if brackets > MAX_NESTING and json_nesting_depth(body, stop_after=MAX_NESTING) > MAX_NESTING:
         raise BadCallbackBodyError(f"the body nests deeper than {MAX_NESTING} levels")
     try:
         payload = json.loads(raw, parse_int=_parse_int, parse_float=_parse_float)

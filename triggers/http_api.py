@@ -56,6 +56,7 @@ from orchestrators.identity import (
     validate_job_id,
     validate_screening_instance_id,
 )
+from shared.json_limits import json_nesting_depth
 from shared.models import (
     BatchCandidate,
     BatchScreeningInput,
@@ -259,30 +260,6 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _nesting_depth(raw: bytes) -> int:
-    """Return the deepest ``[``/``{`` nesting in ``raw``, ignoring brackets inside strings."""
-    depth = deepest = 0
-    in_string = escaped_char = False
-    for byte in raw:
-        if in_string:
-            if escaped_char:
-                escaped_char = False
-            elif byte == 0x5C:  # backslash
-                escaped_char = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
-                return deepest
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
-
-
 def _json_body(req: func.HttpRequest, *, empty: Any = None) -> Any:
     raw = req.get_body()
     if len(raw) > MAX_JSON_BYTES:
@@ -291,7 +268,7 @@ def _json_body(req: func.HttpRequest, *, empty: Any = None) -> Any:
         if empty is not None:
             return empty
         raise ApiError(400, "invalid_request", "a JSON body is required")
-    if _nesting_depth(raw) > MAX_JSON_DEPTH:
+    if json_nesting_depth(raw, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise ApiError(400, "invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(raw, parse_constant=_refuse_constant)

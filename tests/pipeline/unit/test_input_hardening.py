@@ -16,9 +16,10 @@ from orchestrators.identity import (
     validate_candidate_instance_id,
     validate_screening_instance_id,
 )
+from shared.json_limits import json_nesting_depth
 from shared.models import CandidateContact, CandidateWithdrew, RecruiterDecision
 from triggers.durable import escaped
-from triggers.http_api import MAX_JSON_DEPTH, _nesting_depth
+from triggers.http_api import MAX_JSON_DEPTH
 
 
 def test_ids_the_identity_module_makes_are_the_ids_the_api_accepts() -> None:
@@ -107,9 +108,10 @@ def test_free_text_keeps_line_breaks_but_refuses_other_controls() -> None:
 
 
 def test_nesting_depth_ignores_brackets_inside_strings() -> None:
-    assert _nesting_depth(b'{"a": [1, {"b": "[[[[[[{{{{"}]}') == 3
-    assert _nesting_depth(b'{"a": "\\"[[[["}') == 1
-    assert _nesting_depth(b"[" * 100_000) == MAX_JSON_DEPTH + 1  # stops counting past the limit
+    assert json_nesting_depth(b'{"a": [1, {"b": "[[[[[[{{{{"}]}', stop_after=MAX_JSON_DEPTH) == 3
+    assert json_nesting_depth(b'{"a": "\\"[[[["}', stop_after=MAX_JSON_DEPTH) == 1
+    # Stops counting past the limit.
+    assert json_nesting_depth(b"[" * 100_000, stop_after=MAX_JSON_DEPTH) == MAX_JSON_DEPTH + 1
 
 
 def test_escaped_ids_are_one_path_segment() -> None:
