@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.emulators.cli_process import start_emulators
 
 REQUIRED_KEYS = {
     "AZURE_OPENAI_ENDPOINT",
@@ -26,45 +26,12 @@ REQUIRED_KEYS = {
 }
 
 
-def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulators",
-            "start",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "data"),
-            *extra,
-        ],
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith("emulators ready"):
-            return process, lines
-    process.kill()
-    raise AssertionError(f"no ready line; output so far: {lines}")
-
-
 @pytest.mark.subprocess
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_start_ready_settings_health_and_clean_stop(tmp_path: Path, stop_signal: signal.Signals) -> None:
     settings_file = tmp_path / "out" / "settings.json"
-    process, lines = _start(
-        tmp_path, "--settings-out", str(settings_file), "--faults", "openai:500=0.1", "--seed", "5"
+    process, lines = start_emulators(
+        tmp_path / "data", "--settings-out", str(settings_file), "--faults", "openai:500=0.1", "--seed", "5"
     )
     try:
         settings = json.loads(settings_file.read_text())

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from emulators.cli import RedactingFormatter, secret_values
+from tests.emulators.cli_process import start_emulators
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SECRET_SETTINGS = ("AZURE_OPENAI_API_KEY", "DOCUMENT_INTELLIGENCE_API_KEY", "ACS_CONNECTION_STRING")
 EVENTS_KEY = "events-system-key-0123456789abcdef"
 
@@ -28,43 +24,15 @@ def test_the_output_names_the_settings_file_and_holds_no_secret(tmp_path: Path) 
     events_file.write_text(
         f"http://127.0.0.1:9/runtime/webhooks/eventgrid?functionName=f&code={EVENTS_KEY}\n"
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulators",
-            "start",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--events-url-file",
-            str(events_file),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
+    process, lines = start_emulators(data_dir, "--events-url-file", str(events_file))
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("emulators ready"):
-                break
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    output = "".join(lines) + rest
+    output = "\n".join(lines) + "\n" + rest
     assert "emulators ready" in output, output
 
     settings_file = data_dir / "settings.json"
