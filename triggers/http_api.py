@@ -333,9 +333,12 @@ async def _known_job(req: func.HttpRequest) -> str:
     return job_id
 
 
-async def _snapshot(client: Any, instance_id: str, orchestrator: str) -> InstanceSnapshot | None:
-    # With its input: the view names the intake path the start recorded there (nothing of the input is shown).
-    status = await instance_status(client, instance_id, show_input=True)
+async def _snapshot(
+    client: Any, instance_id: str, orchestrator: str, *, with_input: bool = False
+) -> InstanceSnapshot | None:
+    # The input only when asked: a batch's holds every resume, and only the candidate view reads it (the
+    # intake path its start recorded there; nothing of the input is shown).
+    status = await instance_status(client, instance_id, show_input=with_input)
     if status is None or status.name != orchestrator:
         return None
     return InstanceSnapshot.from_status(status)
@@ -472,7 +475,7 @@ async def submit_candidate(req: func.HttpRequest, client: df.DurableOrchestratio
 async def handle_get_candidate(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """``GET /candidates/{instance_id}``: the candidate view; raises :class:`ApiError` 404 when unknown."""
     instance_id = _candidate_id(req)
-    snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE)
+    snapshot = await _snapshot(client, instance_id, CANDIDATE_PIPELINE, with_input=True)
     if snapshot is None:
         raise ApiError(404, "candidate_not_found", f"no candidate {instance_id!r}")
     return json_response(await _candidate_view(client, snapshot))
